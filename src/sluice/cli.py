@@ -1,0 +1,125 @@
+"""The `sluice` command: parses arguments, prints, and owns exit codes.
+
+This is the only module that exits the process. Settings become typed config here and
+nowhere else; the environment is read through `click`'s `envvar` so tests can inject it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from sluice import __version__
+from sluice.errors import ConfigError
+from sluice.server import LambdaServer, ServerConfig
+
+EXIT_CONFIG = 2
+
+
+def _warn(message: str) -> None:
+    click.echo(f"sluice: warning: {message}", err=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sluice")
+def main() -> None:
+    """Run and test AWS Lambda response streaming on your own machine."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=3001,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--data-dir",
+    default=".sluice",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    envvar="SLUICE_DATA_DIR",
+    help="Where functions, code and logs are kept.",
+)
+@click.option(
+    "--account-id",
+    default="000000000000",
+    show_default=True,
+    envvar="SLUICE_ACCOUNT_ID",
+    help="Account id used in ARNs.",
+)
+@click.option(
+    "--concurrency",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Execution environments per function before 429 TooManyRequests.",
+)
+@click.option(
+    "--idle-timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(0.05),
+    help="Seconds an idle environment is kept warm.",
+)
+def serve(
+    host: str, port: int, data_dir: Path, account_id: str, concurrency: int, idle_timeout: float
+) -> None:
+    """Serve the Lambda API until SIGINT or SIGTERM."""
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        raise click.BadParameter("must be 12 digits", param_hint="--account-id")
+    if not _is_loopback(host):
+        _warn(
+            f"listening on {host}: sluice has no authentication; "
+            "anyone who can reach it can run code"
+        )
+    config = ServerConfig(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        account_id=account_id,
+        concurrency_limit=concurrency,
+        idle_timeout=idle_timeout,
+    )
+    logging.basicConfig(level=logging.WARNING, format="sluice: %(levelname)s: %(message)s")
+    try:
+        asyncio.run(_serve(config))
+    except ConfigError as exc:
+        click.echo(f"sluice: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+async def _serve(config: ServerConfig) -> None:
+    server = LambdaServer(config, warn=_warn)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    url = await server.start()
+    click.echo(f"sluice: Lambda API listening on {url}  (data: {config.data_dir})", err=True)
+    click.echo(url)
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        click.echo("sluice: stopping function processes", err=True)
+        with contextlib.suppress(Exception):
+            await server.close()

@@ -1,0 +1,200 @@
+"""The engine: functions' execution environments and the life of each invocation.
+
+It owns which environment serves an invocation (warm reuse first, then a new process up to
+the function's concurrency limit, else `TooManyRequests`), the START/END/REPORT log lines,
+and stopping idle or broken environments. It knows nothing of HTTP routes or SAM: the
+server hands it an `InvokeRequest` and reads the returned `Invocation`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.engine._environment import Environment
+from sluice.engine._invocation import (
+    FunctionSpec,
+    Invocation,
+    InvocationLog,
+    InvokeRequest,
+    StreamStart,
+)
+from sluice.engine._runtimes import RESERVED_VARIABLES, SUPPORTED_RUNTIMES
+from sluice.engine._states import EnvState
+from sluice.errors import TooManyRequests
+from sluice.protocol import runtime as rt
+
+__all__ = [
+    "RESERVED_VARIABLES",
+    "SUPPORTED_RUNTIMES",
+    "Engine",
+    "EngineConfig",
+    "FunctionSpec",
+    "Invocation",
+    "InvocationLog",
+    "InvokeRequest",
+    "StreamStart",
+]
+
+logger = logging.getLogger("sluice.engine")
+
+# Throttled async (Event) invocations are retried, as Lambda's internal queue does.
+ASYNC_RETRY_SECONDS = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Engine settings; all have the defaults `sluice serve` uses."""
+
+    log_dir: Path
+    concurrency_limit: int = 10
+    idle_timeout: float = 300.0
+    stop_grace: float = 2.0
+    max_stream_response: int = rt.MAX_STREAMED_RESPONSE
+
+
+class Engine:
+    """Runs invocations in per-function pools of environments. See module docstring."""
+
+    def __init__(self, config: EngineConfig, warn: Callable[[str], None] = logger.warning) -> None:
+        self.config = config
+        self._warn = warn
+        self._envs: dict[str, list[Environment]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._warned: dict[str, bool] = {}
+        config.log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        self._reaper = asyncio.create_task(self._reap_idle())
+
+    async def invoke(self, request: InvokeRequest) -> Invocation:
+        """Start an invocation; the caller reads its events.
+
+        Raises:
+            TooManyRequests: every environment the function may have is busy.
+        """
+        env = await self._acquire(request)
+        limit = self.config.max_stream_response if request.streaming else rt.MAX_BUFFERED_RESPONSE
+        invocation = Invocation(request, limit)
+        env.assign(invocation)
+        self._spawn_task(self._supervise(env, invocation))
+        return invocation
+
+    def invoke_async(self, request: InvokeRequest) -> str:
+        """Queue an Event invocation; it runs in the background, retried while throttled."""
+        invocation_id = rt.new_trace_id()
+        self._spawn_task(self._run_async(request))
+        return invocation_id
+
+    async def _run_async(self, request: InvokeRequest) -> None:
+        while True:
+            try:
+                invocation = await self.invoke(request)
+                break
+            except TooManyRequests:
+                await asyncio.sleep(ASYNC_RETRY_SECONDS)
+        invocation.detach()
+        await invocation.wait_finalized()
+
+    async def _acquire(self, request: InvokeRequest) -> Environment:
+        spec = request.function
+        envs = self._envs.setdefault(spec.name, [])
+        envs[:] = [env for env in envs if env.alive]
+        for env in envs:
+            if env.state is EnvState.IDLE and env.spec.revision != spec.revision:
+                self._spawn_task(env.stop())
+        envs[:] = [env for env in envs if env.alive]
+        for env in envs:
+            if env.state is EnvState.IDLE and env.spec.revision == spec.revision:
+                return env
+        if len(envs) >= self.config.concurrency_limit:
+            raise TooManyRequests("Rate Exceeded.")
+        self._warn_python_version(spec)
+        env = Environment(spec, request.region, self.config.stop_grace)
+        envs.append(env)
+        await env.start()
+        return env
+
+    def _warn_python_version(self, spec: FunctionSpec) -> None:
+        from sluice.engine._runtimes import python_version_warning
+
+        message = python_version_warning(spec, self._warned)
+        if message:
+            self._warned[spec.runtime] = True
+            self._warn(message)
+
+    async def _supervise(self, env: Environment, invocation: Invocation) -> None:
+        """Wait for the outcome, close the log with END/REPORT, release the environment."""
+        outcome = await invocation.wait_done()
+        await env.settle_output()
+        self._close_log(env, invocation, outcome)
+        invocation.mark_finalized()
+        env.release(invocation)
+        self._append_function_log(invocation)
+
+    def _close_log(self, env: Environment, invocation: Invocation, outcome: rt.Outcome) -> None:
+        duration = (time.monotonic() - invocation.started_at) * 1000
+        if outcome.kind is rt.OutcomeKind.TIMEOUT:
+            duration = max(duration, env.spec.timeout * 1000)
+        report = (
+            f"REPORT RequestId: {invocation.request_id}\tDuration: {duration:.2f} ms"
+            f"\tBilled Duration: {math.ceil(duration)} ms"
+            f"\tMemory Size: {env.spec.memory_size} MB"
+            f"\tMax Memory Used: {env.max_memory_mb()} MB"
+        )
+        if invocation.init_duration_ms:
+            report += f"\tInit Duration: {invocation.init_duration_ms:.2f} ms"
+        report += outcome.report_status() + "\t"
+        invocation.log.add(f"END RequestId: {invocation.request_id}")
+        invocation.log.add(report)
+
+    def _append_function_log(self, invocation: Invocation) -> None:
+        """Keep every invocation's log per function in the data dir (`sluice logs` reads it)."""
+        path = self.config.log_dir / f"{invocation.request.function.name}.log"
+        try:
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(invocation.log.text())
+        except OSError as exc:
+            self._warn(f"could not write {path}: {exc}")
+
+    async def forget(self, name: str) -> None:
+        """Stop every environment of a function (deleted or updated)."""
+        envs = self._envs.pop(name, [])
+        await asyncio.gather(*(env.stop() for env in envs))
+
+    def environments(self, name: str) -> list[Environment]:
+        return [env for env in self._envs.get(name, []) if env.alive]
+
+    async def _reap_idle(self) -> None:
+        interval = max(0.05, min(1.0, self.config.idle_timeout / 4))
+        while True:
+            await asyncio.sleep(interval)
+            cutoff = time.monotonic() - self.config.idle_timeout
+            for envs in self._envs.values():
+                for env in envs:
+                    if env.state is EnvState.IDLE and env.idle_since < cutoff:
+                        self._spawn_task(env.stop())
+
+    def _spawn_task(self, coro: object) -> None:
+        task = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop every environment (SIGTERM, grace, SIGKILL) and background task."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+        envs = [env for group in self._envs.values() for env in group]
+        await asyncio.gather(*(env.stop() for env in envs), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,189 @@
+"""HTTP/1.1 over asyncio streams, parsed by h11: the one socket layer both servers share.
+
+h11 does the parsing (requests, chunked bodies and, which the Runtime API needs, request
+trailers in `EndOfMessage.headers`); this module only moves its bytes. It sets
+`TCP_NODELAY` on every connection: h11 emits a head and a body separately, and with
+Nagle's algorithm and delayed ACKs each would cost ~40 ms (implementation-notes.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeAlias
+
+import h11
+
+READ_SIZE = 256 * 1024
+# Lambda allows 1 MB for the request line and headers together (spec section 6).
+MAX_HEAD_BYTES = 1024 * 1024
+
+Headers: TypeAlias = Sequence[tuple[str, str]]
+BodyEvent: TypeAlias = h11.Data | h11.EndOfMessage
+
+
+class ConnectionLost(Exception):
+    """The peer went away before the message was complete."""
+
+
+class BodyTooLarge(Exception):
+    """A request body grew past the limit the route allows."""
+
+
+class HttpConnection:
+    """One server-side connection: an h11 state machine and its asyncio streams."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        return self._writer.get_extra_info("peername")  # type: ignore[no-any-return]
+
+    async def _next_event(self) -> object:
+        while True:
+            event = self._h11.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            if self._h11.they_are_waiting_for_100_continue:
+                await self._write(self._h11.send(h11.InformationalResponse(status_code=100)))
+            data = await self._reader.read(READ_SIZE)
+            self._h11.receive_data(data)
+
+    async def next_request(self) -> h11.Request | None:
+        """Wait for the next request head; None when the peer closed between requests.
+
+        Raises:
+            h11.RemoteProtocolError: the bytes are not HTTP/1.1.
+        """
+        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            self._h11.start_next_cycle()
+        event = await self._next_event()
+        if isinstance(event, h11.Request):
+            return event
+        return None
+
+    async def next_body_event(self) -> BodyEvent:
+        """The next piece of the request body, or its end (with trailers).
+
+        Raises:
+            ConnectionLost: the peer closed or broke the framing mid-body.
+        """
+        try:
+            event = await self._next_event()
+        except (h11.RemoteProtocolError, ConnectionError) as exc:
+            raise ConnectionLost(str(exc)) from exc
+        if isinstance(event, h11.Data | h11.EndOfMessage):
+            return event
+        raise ConnectionLost("connection closed before the end of the body")
+
+    async def read_body(self, limit: int) -> bytes:
+        """The whole request body, refusing to hold more than `limit` bytes.
+
+        Raises:
+            BodyTooLarge: the body (declared or actual) exceeds `limit`.
+            ConnectionLost: the peer went away mid-body.
+        """
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            event = await self.next_body_event()
+            if isinstance(event, h11.EndOfMessage):
+                return b"".join(parts)
+            size += len(event.data)
+            if size > limit:
+                raise BodyTooLarge(size)
+            parts.append(bytes(event.data))
+
+    async def discard_body(self) -> None:
+        """Drain what is left of a request body so the connection can be reused."""
+        with contextlib.suppress(ConnectionLost):
+            while not isinstance(await self.next_body_event(), h11.EndOfMessage):
+                pass
+
+    async def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
+        """Send a complete response with a Content-Length."""
+        full = [*headers, ("Content-Length", str(len(body)))]
+        data = self._h11.send(h11.Response(status_code=status, headers=full))
+        data += self._h11.send(h11.Data(data=body)) if body else b""
+        data += self._h11.send(h11.EndOfMessage())
+        await self._write(data)
+
+    async def start_stream(self, status: int, headers: Headers) -> None:
+        """Send a response head whose body follows in chunks."""
+        full = [*headers, ("Transfer-Encoding", "chunked")]
+        await self._write(self._h11.send(h11.Response(status_code=status, headers=full)))
+
+    async def send_chunk(self, data: bytes) -> None:
+        """Send one body chunk at once; flow control waits for the peer to read."""
+        if data:
+            await self._write(self._h11.send(h11.Data(data=data)))
+
+    async def end_stream(self) -> None:
+        await self._write(self._h11.send(h11.EndOfMessage()))
+
+    @property
+    def reusable(self) -> bool:
+        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+
+    async def _write(self, data: bytes | None) -> None:
+        if data:
+            self._writer.write(data)
+            await self._writer.drain()
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(Exception):
+            await self._writer.wait_closed()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a clean end."""
+        transport = self._writer.transport
+        transport.abort()
+
+
+Handler: TypeAlias = Callable[[HttpConnection, h11.Request], Awaitable[None]]
+
+
+async def _serve_connection(
+    handler: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    conn = HttpConnection(reader, writer)
+    try:
+        while (request := await conn.next_request()) is not None:
+            await handler(conn, request)
+            if not conn.reusable:
+                break
+    except h11.RemoteProtocolError as exc:
+        with contextlib.suppress(Exception):
+            status = exc.error_status_hint
+            await conn.respond(status, [("Content-Type", "text/plain")], b"Bad request\n")
+    except (ConnectionError, ConnectionLost, asyncio.IncompleteReadError):
+        pass
+    finally:
+        await conn.close()
+
+
+async def start_server(handler: Handler, host: str, port: int) -> asyncio.Server:
+    """Listen on host:port (port 0 picks a free one) and run `handler` per request."""
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # The outermost frame of the connection's task: at shutdown the task is cancelled,
+        # and Python 3.11's stream callback would log a cancelled task as an error.
+        with contextlib.suppress(asyncio.CancelledError):
+            await _serve_connection(handler, reader, writer)
+
+    return await asyncio.start_server(on_connect, host, port, limit=READ_SIZE)
+
+
+def bound_port(server: asyncio.Server) -> int:
+    """The port the server actually listens on (after binding port 0)."""
+    return int(server.sockets[0].getsockname()[1])

@@ -1,0 +1,223 @@
+"""The Runtime API server one execution environment talks to (spec section 4).
+
+Each environment gets its own listener on 127.0.0.1, so a request id can only ever refer
+to that environment's current invocation. This module turns the runtime's HTTP calls into
+calls on two small interfaces, `Environment` and `Invocation` below; it knows nothing
+of the Lambda API, processes or SAM, and the engine's classes satisfy the interfaces
+structurally.
+
+Protocol rules enforced here (spec 4.1, 4.4):
+
+* `/response` and `/error` must name the current request id (else 400 InvalidRequestID)
+  and may be used once per invocation (else 403 InvalidStateTransition);
+* `Lambda-Runtime-Function-Response-Mode` must be absent (buffered) or exactly
+  `streaming`, else 400 InvalidFunctionResponseMode and the invocation fails;
+* a buffered body over 6 291 556 bytes gets 413 and `Function.ResponseSizeTooLarge`;
+* error trailers are read whether or not a `Trailer:` header announced them;
+* a streaming body that stops without its terminator is reported to the environment,
+  which decides between `Runtime.ExitError` and `Runtime.TruncatedResponse`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from typing import Protocol
+
+import h11
+
+from sluice import httpio
+from sluice.errors import RuntimeApiMisuse
+from sluice.protocol import runtime as rt
+
+_ROUTE = re.compile(
+    r"^/2018-06-01/runtime/(?:invocation/(?P<id>[^/]+)/(?P<kind>response|error)"
+    r"|(?P<other>invocation/next|init/error))$"
+)
+_ACCEPTED = json.dumps({"status": "OK"}).encode()
+# Error posts carry a document, not a response: a generous cap keeps memory bounded.
+MAX_ERROR_BODY = 1024 * 1024
+
+
+class Invocation(Protocol):
+    request_id: str
+    responded: bool
+    max_response: int
+
+    @property
+    def done(self) -> bool: ...
+
+    def headers(self) -> rt.InvocationHeaders: ...
+
+    def start(self, content_type: str) -> None: ...
+
+    async def write(self, data: bytes) -> bool: ...
+
+    def complete(self, outcome: rt.Outcome) -> bool: ...
+
+
+class Environment(Protocol):
+    async def next_invocation(self) -> tuple[Invocation, bytes]: ...
+
+    def current_invocation(self) -> Invocation | None: ...
+
+    def init_failed(self, outcome: rt.Outcome) -> None: ...
+
+    async def response_truncated(self, invocation: Invocation) -> None: ...
+
+
+def _header(request: h11.Request, name: str) -> str | None:
+    wanted = name.encode()
+    for key, value in request.headers:
+        if key == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def _trailers(end: h11.EndOfMessage) -> dict[str, str]:
+    return {k.decode().lower(): v.decode("latin-1") for k, v in end.headers}
+
+
+class RuntimeApiServer:
+    """Serves one environment's Runtime API on 127.0.0.1, on a port picked by the OS."""
+
+    def __init__(self, environment: Environment) -> None:
+        self._env = environment
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def start(self) -> str:
+        """Listen and return the `host:port` for `AWS_LAMBDA_RUNTIME_API`."""
+        self._server = await httpio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = httpio.bound_port(self._server)
+        return f"127.0.0.1:{self.port}"
+
+    async def close(self) -> None:
+        """Stop listening and cut every open connection (the process is gone or going)."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _handle(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)  # type: ignore[arg-type]
+        try:
+            await self._route(conn, request)
+        except RuntimeApiMisuse as exc:
+            await conn.discard_body()
+            await conn.respond(
+                exc.status, [("Content-Type", "application/json")], rt.misuse_body(exc)
+            )
+        finally:
+            self._tasks.discard(task)  # type: ignore[arg-type]
+
+    async def _route(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
+        path = request.target.decode("latin-1").split("?", 1)[0]
+        match = _ROUTE.match(path)
+        method = request.method.decode()
+        if match is None or method != ("GET" if match["other"] == "invocation/next" else "POST"):
+            raise rt.unknown_route()
+        if match["other"] == "invocation/next":
+            await self._next(conn)
+        elif match["other"] == "init/error":
+            body = await self._small_body(conn)
+            self._env.init_failed(rt.init_error(body, _header(request, rt.ERROR_TYPE_HEADER)))
+            await self._accepted(conn)
+        else:
+            invocation = self._claim(match["id"])
+            if match["kind"] == "error":
+                body = await self._small_body(conn)
+                invocation.complete(rt.function_error(body, _header(request, rt.ERROR_TYPE_HEADER)))
+                await self._accepted(conn)
+            else:
+                await self._response(conn, request, invocation)
+
+    async def _next(self, conn: httpio.HttpConnection) -> None:
+        invocation, payload = await self._env.next_invocation()
+        await conn.respond(200, invocation.headers().to_headers(), payload)
+
+    def _claim(self, request_id: str) -> Invocation:
+        """The current invocation, if the runtime may still answer it."""
+        invocation = self._env.current_invocation()
+        if invocation is None or invocation.request_id != request_id:
+            raise rt.invalid_request_id()
+        if invocation.responded or invocation.done:
+            raise rt.invalid_state_transition("RESPONSE_SENT", "RESPONSE_SENT")
+        invocation.responded = True
+        return invocation
+
+    async def _small_body(self, conn: httpio.HttpConnection) -> bytes:
+        try:
+            return await conn.read_body(MAX_ERROR_BODY)
+        except httpio.BodyTooLarge:
+            raise rt.payload_too_large(MAX_ERROR_BODY) from None
+
+    async def _accepted(self, conn: httpio.HttpConnection) -> None:
+        await conn.respond(202, [("Content-Type", "application/json")], _ACCEPTED)
+
+    async def _response(
+        self, conn: httpio.HttpConnection, request: h11.Request, invocation: Invocation
+    ) -> None:
+        mode = _header(request, rt.RESPONSE_MODE_HEADER)
+        content_type = _header(request, "content-type") or "application/octet-stream"
+        if mode is None:
+            await self._buffered(conn, invocation, content_type)
+        elif mode == "streaming":  # case-sensitive, as RAPID's switch (spec 4.4)
+            await self._streaming(conn, invocation, content_type)
+        else:
+            invocation.complete(
+                rt.Outcome(
+                    rt.OutcomeKind.FUNCTION_ERROR,
+                    "Runtime.InvalidResponseModeHeader",
+                    "Invalid function response mode",
+                    None,
+                    "Runtime.InvalidResponseModeHeader",
+                )
+            )
+            raise rt.invalid_response_mode()
+
+    async def _buffered(
+        self, conn: httpio.HttpConnection, invocation: Invocation, content_type: str
+    ) -> None:
+        try:
+            body = await conn.read_body(rt.MAX_BUFFERED_RESPONSE)
+        except httpio.BodyTooLarge:
+            invocation.complete(rt.too_large(rt.MAX_BUFFERED_RESPONSE))
+            raise rt.payload_too_large(rt.MAX_BUFFERED_RESPONSE) from None
+        invocation.start(content_type)
+        if await invocation.write(body):
+            invocation.complete(rt.SUCCESS)
+        await self._accepted(conn)
+
+    async def _streaming(
+        self, conn: httpio.HttpConnection, invocation: Invocation, content_type: str
+    ) -> None:
+        invocation.start(content_type)
+        forwarding = True
+        while True:
+            try:
+                event = await conn.next_body_event()
+            except httpio.ConnectionLost:
+                await self._env.response_truncated(invocation)
+                raise
+            if isinstance(event, h11.EndOfMessage):
+                break
+            if forwarding:
+                forwarding = await invocation.write(bytes(event.data))
+        trailers = _trailers(event)
+        error_type = trailers.get(rt.ERROR_TYPE_HEADER)
+        if error_type is not None or rt.ERROR_BODY_HEADER in trailers:
+            invocation.complete(
+                rt.trailer_error(error_type or "", trailers.get(rt.ERROR_BODY_HEADER))
+            )
+        else:
+            invocation.complete(rt.SUCCESS)
+        await self._accepted(conn)

@@ -1,0 +1,81 @@
+"""The sluice server: the Lambda API over HTTP, backed by the store and the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sluice import httpio
+from sluice.engine import Engine, EngineConfig
+from sluice.errors import ConfigError
+from sluice.server._app import LambdaApi
+from sluice.store import Store
+
+__all__ = ["LambdaServer", "ServerConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything `sluice serve` can be told; parsed at the edge by the CLI."""
+
+    host: str = "127.0.0.1"
+    port: int = 3001
+    data_dir: Path = field(default_factory=lambda: Path(".sluice"))
+    account_id: str = "000000000000"
+    concurrency_limit: int = 10
+    idle_timeout: float = 300.0
+    stop_grace: float = 2.0
+
+
+class LambdaServer:
+    """A running Lambda endpoint; `start` returns the URL it listens on."""
+
+    def __init__(self, config: ServerConfig, warn: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self._warn = warn
+        self._store: Store | None = None
+        self._engine: Engine | None = None
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        """Open the store, start the engine, listen.
+
+        Raises:
+            ConfigError: the data dir cannot be used or the address cannot be bound.
+        """
+        config = self.config
+        try:
+            self._store = Store.open(config.data_dir)
+        except OSError as exc:
+            raise ConfigError(f"cannot use data dir {config.data_dir}: {exc}") from exc
+        engine_config = EngineConfig(
+            log_dir=config.data_dir / "logs",
+            concurrency_limit=config.concurrency_limit,
+            idle_timeout=config.idle_timeout,
+            stop_grace=config.stop_grace,
+        )
+        self._engine = Engine(engine_config, **({"warn": self._warn} if self._warn else {}))
+        self._engine.start()
+        api = LambdaApi(self._store, self._engine, config.account_id)
+        try:
+            self._server = await httpio.start_server(api.handle, config.host, config.port)
+        except OSError as exc:
+            await self.close()
+            raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+        host = config.host if ":" not in config.host else f"[{config.host}]"
+        self.url = f"http://{host}:{httpio.bound_port(self._server)}"
+        return self.url
+
+    async def close(self) -> None:
+        """Stop listening, stop every function process, close the store."""
+        if self._server is not None:
+            self._server.close()
+        if self._engine is not None:
+            await self._engine.close()
+        if self._store is not None:
+            with contextlib.suppress(Exception):
+                self._store.close()

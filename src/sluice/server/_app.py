@@ -1,0 +1,233 @@
+"""The Lambda API on the wire: routes, request bodies, and the single error boundary.
+
+Every request gets an `x-amzn-RequestId`. `ApiError`s raised anywhere below become AWS
+error responses here and nowhere else; anything unexpected becomes a `ServiceException`
+(500) and is logged, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+
+from sluice import httpio
+from sluice.engine import Engine
+from sluice.errors import ApiError, InvalidRequestContent, ResourceNotFound, ServiceFailure
+from sluice.protocol.awserrors import render_error
+from sluice.server import _invoke
+from sluice.server._context import RequestContext, parse_function_name, region_of
+from sluice.server._control import ControlPlane
+from sluice.store import Store
+
+logger = logging.getLogger("sluice.server")
+
+MAX_CONTROL_BODY = 72 * 1024 * 1024  # a 50 MB zip, base64-encoded, inside JSON
+
+
+@dataclass(slots=True)
+class Call:
+    """One parsed request, handed to an operation."""
+
+    ctx: RequestContext
+    conn: httpio.HttpConnection
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    groups: dict[str, str]
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+Operation = Callable[["LambdaApi", Call], Awaitable[None]]
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = []
+
+
+def route(method: str, pattern: str) -> Callable[[Operation], Operation]:
+    def register(op: Operation) -> Operation:
+        _ROUTES.append((method, re.compile(f"^{pattern}$"), op.__name__))
+        return op
+
+    return register
+
+
+_FN = r"/2015-03-31/functions/(?P<name>[^/]+)"
+_TAGS = r"/2017-03-31/tags/(?P<resource>.+)"
+
+
+class LambdaApi:
+    """Routes Lambda API requests to the control plane and the invoke paths."""
+
+    def __init__(self, store: Store, engine: Engine, account_id: str) -> None:
+        self.store = store
+        self.engine = engine
+        self.control = ControlPlane(store, engine)
+        self.account_id = account_id
+
+    async def handle(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
+        """Serve one request; the only place ApiErrors become AWS error responses."""
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
+        ctx = RequestContext(region_of(headers.get("authorization")), self.account_id)
+        target = request.target.decode("latin-1")
+        path, _, raw_query = target.partition("?")
+        call = Call(
+            ctx, conn, request.method.decode(), path, urllib.parse.parse_qs(raw_query), headers, {}
+        )
+        try:
+            await self._dispatch(call)
+        except ApiError as exc:
+            await self._fail(call, exc)
+        except (httpio.ConnectionLost, ConnectionError):
+            raise
+        except Exception:
+            logger.exception("internal error serving %s %s", call.method, path)
+            await self._fail(
+                call, ServiceFailure("sluice failed to serve the request; see its log")
+            )
+
+    async def _fail(self, call: Call, exc: ApiError) -> None:
+        await call.conn.discard_body()
+        status, headers, body = render_error(exc, call.ctx.request_id)
+        await call.conn.respond(status, headers, body)
+
+    async def _dispatch(self, call: Call) -> None:
+        path = call.path.rstrip("/") if call.path != "/" else call.path
+        for method, pattern, name in _ROUTES:
+            match = pattern.match(path)
+            if match and method == call.method:
+                call.groups = {k: urllib.parse.unquote(v) for k, v in match.groupdict().items()}
+                await getattr(self, name)(call)
+                return
+        raise ResourceNotFound(f"No Lambda API operation at {call.method} {call.path}")
+
+    # Helpers --------------------------------------------------------------------------
+
+    async def _json_body(self, call: Call, limit: int = MAX_CONTROL_BODY) -> dict[str, Any]:
+        try:
+            raw = await call.conn.read_body(limit)
+        except httpio.BodyTooLarge:
+            raise _invoke.too_large(limit) from None
+        try:
+            body = json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidRequestContent(
+                "Could not parse request body into json: expected an object"
+            )
+        return body
+
+    async def _reply(self, call: Call, status: int, body: object | None) -> None:
+        headers = [("x-amzn-RequestId", call.ctx.request_id)]
+        if body is None:
+            await call.conn.respond(status, headers)
+            return
+        headers.append(("Content-Type", "application/json"))
+        await call.conn.respond(status, headers, json.dumps(body).encode())
+
+    def _ref(self, call: Call):
+        return parse_function_name(call.groups["name"], call.ctx, call.param("Qualifier"))
+
+    # Control plane --------------------------------------------------------------------
+
+    @route("POST", "/2015-03-31/functions")
+    async def create_function(self, call: Call) -> None:
+        body = await self._json_body(call)
+        await self._reply(call, *await self.control.create_function(call.ctx, body))
+
+    @route("GET", "/2015-03-31/functions")
+    async def list_functions(self, call: Call) -> None:
+        query = {k: v[-1] for k, v in call.query.items()}
+        await self._reply(call, *self.control.list_functions(call.ctx, query))
+
+    @route("GET", _FN)
+    async def get_function(self, call: Call) -> None:
+        host = call.headers.get("host", "127.0.0.1")
+        await self._reply(call, *self.control.get_function(call.ctx, self._ref(call), host))
+
+    @route("DELETE", _FN)
+    async def delete_function(self, call: Call) -> None:
+        await self._reply(call, *await self.control.delete_function(call.ctx, self._ref(call)))
+
+    @route("GET", _FN + "/configuration")
+    async def get_function_configuration(self, call: Call) -> None:
+        await self._reply(call, *self.control.get_configuration(call.ctx, self._ref(call)))
+
+    @route("PUT", _FN + "/configuration")
+    async def update_function_configuration(self, call: Call) -> None:
+        body = await self._json_body(call)
+        await self._reply(call, *self.control.update_configuration(call.ctx, self._ref(call), body))
+
+    @route("PUT", _FN + "/code")
+    async def update_function_code(self, call: Call) -> None:
+        body = await self._json_body(call)
+        await self._reply(call, *await self.control.update_code(call.ctx, self._ref(call), body))
+
+    @route("POST", _TAGS)
+    async def tag_resource(self, call: Call) -> None:
+        body = await self._json_body(call)
+        await self._reply(call, *self.control.tag_resource(call.ctx, call.groups["resource"], body))
+
+    @route("DELETE", _TAGS)
+    async def untag_resource(self, call: Call) -> None:
+        keys = call.query.get("tagKeys", [])
+        await self._reply(
+            call, *self.control.untag_resource(call.ctx, call.groups["resource"], keys)
+        )
+
+    @route("GET", _TAGS)
+    async def list_tags(self, call: Call) -> None:
+        await self._reply(call, *self.control.list_tags(call.ctx, call.groups["resource"]))
+
+    @route("GET", r"/_sluice/code/(?P<sha>[0-9a-f]{64})\.zip")
+    async def download_code(self, call: Call) -> None:
+        """GetFunction's Code.Location points here, as AWS's points to a presigned URL."""
+        path = self.store.zip_path(call.groups["sha"])
+        if not path.is_file():
+            raise ResourceNotFound("The resource you requested does not exist.")
+        data = path.read_bytes()
+        await call.conn.respond(200, [("Content-Type", "application/zip")], data)
+
+    # Data plane -----------------------------------------------------------------------
+
+    async def _invoke_request(self, call: Call, *, streaming: bool, limit: int):
+        ref = self._ref(call)
+        record = self.control.record(call.ctx, ref)
+        try:
+            payload = await call.conn.read_body(limit)
+        except httpio.BodyTooLarge:
+            raise _invoke.too_large(limit) from None
+        spec = self.control.spec(record)
+        return _invoke.build_request(
+            call.ctx, spec, call.headers, payload, streaming=streaming, qualifier=ref.qualifier
+        )
+
+    @route("POST", _FN + "/invocations")
+    async def invoke(self, call: Call) -> None:
+        event = call.headers.get("x-amz-invocation-type") == "Event"
+        limit = _invoke.MAX_ASYNC_PAYLOAD if event else _invoke.MAX_SYNC_PAYLOAD
+        request, invocation_type = await self._invoke_request(call, streaming=False, limit=limit)
+        if invocation_type == "DryRun":
+            await self._reply(call, 204, None)
+        elif invocation_type == "Event":
+            self.engine.invoke_async(request)
+            await self._reply(call, 202, None)
+        else:
+            await _invoke.invoke_buffered(call.ctx, call.conn, self.engine, request)
+
+    @route("POST", r"/2021-11-15/functions/(?P<name>[^/]+)/response-streaming-invocations")
+    async def invoke_with_response_stream(self, call: Call) -> None:
+        # Spec decision 4: DryRun on the streaming API runs and streams like RequestResponse.
+        request, _ = await self._invoke_request(
+            call, streaming=True, limit=_invoke.MAX_SYNC_PAYLOAD
+        )
+        await _invoke.invoke_stream(call.ctx, call.conn, self.engine, request)

@@ -1,0 +1,177 @@
+"""Invoke and InvokeWithResponseStream on the wire.
+
+The rule that shapes this module: anything wrong with the *request* (unknown function,
+payload too large, throttling, bad headers) is an ordinary AWS error response, decided
+before any function runs. Once the invocation is dispatched, every ending, including
+function errors, timeouts and crashes, is reported the way AWS does: inside the 200
+response (`X-Amz-Function-Error` for Invoke, `InvokeComplete` for a stream).
+
+Streaming: the response head is sent when the runtime starts its response (so the
+`Content-Type` can be the function's stream content type, spec decision 3); each chunk the
+runtime sends becomes its own `PayloadChunk` at once (decision 9); the end is one
+`InvokeComplete`. A caller that disconnects does not stop the function.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+
+from sluice import httpio
+from sluice.engine import Engine, FunctionSpec, Invocation, InvokeRequest, StreamStart
+from sluice.errors import InvalidRequestContent, RequestTooLarge, ValidationFailed
+from sluice.protocol import eventstream
+from sluice.protocol import runtime as rt
+from sluice.server._context import RequestContext
+
+# Spec decision 7 and section 6.
+MAX_SYNC_PAYLOAD = 6_291_456
+MAX_ASYNC_PAYLOAD = 1_048_576
+MAX_CLIENT_CONTEXT = 3583
+
+
+def too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(
+        f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
+    )
+
+
+def check_payload(payload: bytes) -> bytes:
+    """The event JSON; an empty body is the empty object, as Lambda passes it."""
+    if not payload.strip():
+        return b"{}"
+    try:
+        json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequestContent(
+            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        ) from None
+    return payload
+
+
+def client_context(value: str | None) -> str | None:
+    """X-Amz-Client-Context is base64 JSON; the runtime receives it decoded (spec 1.1)."""
+    if value is None:
+        return None
+    if len(value) > MAX_CLIENT_CONTEXT:
+        raise InvalidRequestContent("Client context must be less than 3583 bytes")
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+        json.loads(decoded)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidRequestContent(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
+    return decoded
+
+
+def _choice(value: str | None, member: str, allowed: tuple[str, ...]) -> str:
+    chosen = value or allowed[0]
+    if chosen not in allowed:
+        raise ValidationFailed(
+            f"1 validation error detected: Value '{chosen}' at '{member}' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"
+        )
+    return chosen
+
+
+def build_request(
+    ctx: RequestContext,
+    spec: FunctionSpec,
+    headers: Mapping[str, str],
+    payload: bytes,
+    *,
+    streaming: bool,
+    qualifier: str | None,
+) -> tuple[InvokeRequest, str]:
+    """Validate the invoke headers and payload; returns the request and invocation type."""
+    types = ("RequestResponse", "DryRun") if streaming else ("RequestResponse", "Event", "DryRun")
+    invocation_type = _choice(headers.get("x-amz-invocation-type"), "invocationType", types)
+    log_type = _choice(headers.get("x-amz-log-type"), "logType", ("None", "Tail"))
+    request = InvokeRequest(
+        function=spec,
+        payload=check_payload(payload),
+        invoked_arn=ctx.function_arn(spec.name, qualifier),
+        region=ctx.region,
+        streaming=streaming,
+        log_tail=log_type == "Tail",
+        client_context=client_context(headers.get("x-amz-client-context")),
+        tenant_id=headers.get("x-amz-tenant-id"),
+    )
+    return request, invocation_type
+
+
+def _base_headers(ctx: RequestContext, content_type: str) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", content_type),
+        ("x-amzn-RequestId", ctx.request_id),
+        ("X-Amz-Executed-Version", "$LATEST"),
+    ]
+
+
+async def invoke_buffered(
+    ctx: RequestContext, conn: httpio.HttpConnection, engine: Engine, request: InvokeRequest
+) -> None:
+    """Invoke (RequestResponse): 200 with the payload, or the error document (decision 6)."""
+    invocation = await engine.invoke(request)
+    content_type = "application/json"
+    parts: list[bytes] = []
+    async for event in invocation.events():
+        if isinstance(event, StreamStart):
+            content_type = event.content_type
+        elif isinstance(event, bytes):
+            parts.append(event)
+    outcome = invocation.outcome
+    assert outcome is not None
+    headers = _base_headers(ctx, content_type)
+    body = b"".join(parts)
+    if outcome.failed:
+        headers = _base_headers(ctx, "application/json")
+        headers.append(("X-Amz-Function-Error", "Unhandled"))
+        body = outcome.document or b"{}"
+    if request.log_tail:
+        log = await invocation.wait_finalized()
+        headers.append(("X-Amz-Log-Result", base64.b64encode(log.tail()).decode()))
+    await conn.respond(200, headers, body)
+
+
+async def invoke_stream(
+    ctx: RequestContext, conn: httpio.HttpConnection, engine: Engine, request: InvokeRequest
+) -> None:
+    """InvokeWithResponseStream: PayloadChunks as they come, then one InvokeComplete."""
+    invocation = await engine.invoke(request)
+    try:
+        await _relay(ctx, conn, invocation)
+    except (ConnectionError, OSError):
+        invocation.detach()
+        conn.abort()
+
+
+async def _relay(ctx: RequestContext, conn: httpio.HttpConnection, invocation: Invocation) -> None:
+    started = False
+    async for event in invocation.events():
+        if isinstance(event, StreamStart):
+            await conn.start_stream(200, _base_headers(ctx, event.content_type))
+            started = True
+        elif isinstance(event, bytes):
+            await conn.send_chunk(eventstream.payload_chunks(event))
+        else:
+            if not started:
+                await conn.start_stream(200, _base_headers(ctx, "application/octet-stream"))
+            await conn.send_chunk(await _complete_event(invocation, event))
+            await conn.end_stream()
+
+
+async def _complete_event(invocation: Invocation, outcome: rt.Outcome) -> bytes:
+    """Spec decisions 1, 2: the InvokeComplete for an outcome, with the log tail if asked."""
+    log_result = None
+    if invocation.request.log_tail:
+        log = await invocation.wait_finalized()
+        log_result = base64.b64encode(log.tail()).decode()
+    return eventstream.invoke_complete(
+        error_code=outcome.stream_code,
+        error_details=outcome.error_message if outcome.failed else None,
+        log_result=log_result,
+    )

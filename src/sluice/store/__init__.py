@@ -1,0 +1,42 @@
+"""The durable store: functions, their configuration and tags, and their code.
+
+Theory of operation
+-------------------
+A data directory holds two things::
+
+    sluice.db          SQLite (WAL, synchronous=FULL): one row per function with its
+                       configuration and tags as JSON and the SHA-256 of its code
+    code/<hex>.zip     each distinct deployment package, named by its SHA-256
+    code/<hex>/        that package extracted once, what execution environments run
+
+Code is content-addressed, so identical uploads share storage and are extracted once. Every
+file or folder reaches its final name by an atomic rename, and every function mutation is one
+SQLite transaction, so a crash or a failed call leaves either the old state or the new one.
+Code goes to disk before the row that references it commits; code no longer referenced is
+garbage-collected after deletes and replaces and at open. Uploaded zips are never trusted:
+see `sluice.store._code` for the checks.
+
+The store does not interpret configuration and knows nothing of HTTP or processes; missing
+functions come back as None or False so the caller words the AWS error.
+"""
+
+from sluice.store._code import (
+    MAX_COMPRESSION_RATIO,
+    MAX_UNZIPPED_BYTES,
+    MAX_ZIP_ENTRIES,
+    UNZIP_MESSAGE,
+    CodeBlob,
+)
+from sluice.store._db import SCHEMA_VERSION, FunctionRecord
+from sluice.store._store import Store
+
+__all__ = [
+    "MAX_COMPRESSION_RATIO",
+    "MAX_UNZIPPED_BYTES",
+    "MAX_ZIP_ENTRIES",
+    "SCHEMA_VERSION",
+    "UNZIP_MESSAGE",
+    "CodeBlob",
+    "FunctionRecord",
+    "Store",
+]

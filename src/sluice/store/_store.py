@@ -1,0 +1,157 @@
+"""`Store`: functions in SQLite plus their code on disk, kept consistent with each other.
+
+The two halves meet in two places. A function row may only name code that is on disk, so
+code is put (and fsynced) before the row that references it is committed. Code no function
+references is garbage, collected after every delete or replace that may have orphaned it and
+once at open; `put_code` pins what it stores until a create or replace has named it, so a
+collection running between the two cannot take code out from under a request in flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from sluice.errors import ConfigError
+from sluice.store._code import CodeBlob, CodeRepo, is_sha256_hex
+from sluice.store._db import Database, FunctionRecord
+
+__all__ = ["Store"]
+
+
+class Store:
+    """Durable functions, tags and code for one data directory.
+
+    Open it with `Store.open`. Everything except `put_code` and `code_path` must be called
+    from the thread that opened the store; those two only touch files, so a server may run
+    a large extraction in a worker thread. One process owns a data directory at a time.
+    """
+
+    def __init__(self, data_dir: Path, db: Database, code: CodeRepo) -> None:
+        """Use `Store.open`; this only assembles already opened parts."""
+        self.data_dir = data_dir
+        self._db = db
+        self._code = code
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Store:
+        """Open (creating if needed) ``data_dir/sluice.db`` and ``data_dir/code/``.
+
+        Leftovers of a crash (temp files, code no function references) are removed here,
+        the one moment nothing else can be using them. `ConfigError` if the directory or
+        database cannot be used.
+        """
+        data_dir = Path(data_dir)
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            code = CodeRepo(data_dir / "code")
+        except OSError as error:
+            raise ConfigError(f"cannot use data directory {data_dir}: {error}") from error
+        db = Database(data_dir / "sluice.db")
+        store = cls(data_dir, db, code)
+        try:
+            code.sweep_temp()
+            store.gc_code()
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Close the database; safe to call twice."""
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- code ---------------------------------------------------------------------------
+
+    def put_code(self, zip_bytes: bytes) -> CodeBlob:
+        """Validate and store a deployment package; `InvalidZipFile` if it is unsafe.
+
+        Idempotent: the same bytes are written and extracted once. The code stays pinned
+        until the next `create_function` or `replace_function` naming it, or
+        `release_code` if the caller gives up on it.
+        """
+        return self._code.put(zip_bytes)
+
+    def release_code(self, sha256_hex: str) -> None:
+        """Give up the pin of a `put_code` whose create or replace will never happen."""
+        self._code.unpin(sha256_hex)
+
+    def code_path(self, sha256_hex: str) -> Path:
+        """The extracted code folder, re-extracted from the stored zip if it is missing."""
+        return self._code.path(sha256_hex)
+
+    def zip_path(self, sha256_hex: str) -> Path:
+        """The stored zip itself (what GetFunction's ``Code.Location`` can serve)."""
+        return self._code.zip_path(sha256_hex)
+
+    def gc_code(self) -> list[str]:
+        """Delete code (zip and folder) no function references; return the digests removed."""
+        return self._code.collect(self._db.code_in_use())
+
+    # -- functions ----------------------------------------------------------------------
+
+    def create_function(self, record: FunctionRecord) -> None:
+        """Add a function; `FunctionExists` if the name is taken (nothing is changed)."""
+        self._check_code(record)
+        try:
+            self._db.insert(record)
+        finally:
+            self._code.unpin(record.code_sha256)
+
+    def get_function(self, name: str) -> FunctionRecord | None:
+        """The function, or None: the caller words the not-found error."""
+        return self._db.get(name)
+
+    def replace_function(self, record: FunctionRecord) -> bool:
+        """Replace a function's config and code; False (and no change) if it does not exist.
+
+        Tags and `created_at` are kept from the stored row. Code the function no longer
+        uses is collected if nothing else references it.
+        """
+        self._check_code(record)
+        try:
+            replaced = self._db.update(record)
+        finally:
+            self._code.unpin(record.code_sha256)
+        if replaced:
+            self.gc_code()
+        return replaced
+
+    def delete_function(self, name: str) -> bool:
+        """Remove a function and then its code if unreferenced; False if it did not exist."""
+        deleted = self._db.delete(name)
+        if deleted:
+            self.gc_code()
+        return deleted
+
+    def list_functions(self, after: str | None, limit: int) -> list[FunctionRecord]:
+        """Up to `limit` functions ordered by name, strictly after `after` when given."""
+        return self._db.page(after, limit)
+
+    def set_tags(self, name: str, tags: Mapping[str, str]) -> bool:
+        """Add or overwrite tags; False if there is no such function."""
+        return self._db.set_tags(name, tags)
+
+    def remove_tags(self, name: str, keys: Collection[str]) -> bool:
+        """Remove tag keys (missing keys are ignored); False if there is no such function."""
+        return self._db.remove_tags(name, keys)
+
+    def _check_code(self, record: FunctionRecord) -> None:
+        """A row must only name code that is on disk; anything else is a programming error."""
+        if not is_sha256_hex(record.code_sha256):
+            raise ValueError(f"code_sha256 is not a hex SHA-256: {record.code_sha256!r}")
+        if not self._code.zip_path(record.code_sha256).is_file():
+            raise RuntimeError(f"no stored code {record.code_sha256}: call put_code first")
