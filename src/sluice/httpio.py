@@ -105,6 +105,8 @@ class HttpConnection:
 
     async def discard_body(self) -> None:
         """Drain what is left of a request body so the connection can be reused."""
+        if self._h11.their_state is not h11.SEND_BODY:
+            return
         with contextlib.suppress(ConnectionLost):
             while not isinstance(await self.next_body_event(), h11.EndOfMessage):
                 pass
