@@ -162,6 +162,9 @@ async def _serve_connection(
     try:
         while (request := await conn.next_request()) is not None:
             await handler(conn, request)
+            # A handler may answer without reading the request's end (every GET does):
+            # h11 only reaches DONE, and keep-alive only works, once it is consumed.
+            await conn.discard_body()
             if not conn.reusable:
                 break
     except h11.RemoteProtocolError as exc:

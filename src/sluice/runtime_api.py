@@ -173,15 +173,7 @@ class RuntimeApiServer:
         elif mode == "streaming":  # case-sensitive, as RAPID's switch (spec 4.4)
             await self._streaming(conn, invocation, content_type)
         else:
-            invocation.complete(
-                rt.Outcome(
-                    rt.OutcomeKind.FUNCTION_ERROR,
-                    "Runtime.InvalidResponseModeHeader",
-                    "Invalid function response mode",
-                    None,
-                    "Runtime.InvalidResponseModeHeader",
-                )
-            )
+            invocation.complete(rt.invalid_mode(invocation.request_id))
             raise rt.invalid_response_mode()
 
     async def _buffered(

@@ -136,7 +136,6 @@ class Engine:
         await env.settle_output()
         self._close_log(env, invocation, outcome)
         invocation.mark_finalized()
-        env.release(invocation)
         self._append_function_log(invocation)
 
     def _close_log(self, env: Environment, invocation: Invocation, outcome: rt.Outcome) -> None:

@@ -97,13 +97,15 @@ class Environment:
         self._timer = asyncio.get_running_loop().call_later(
             self.spec.timeout, self._on_timeout, invocation
         )
+        invocation.when_complete(self._settled)
         if self._init_outcome is not None or self.exited.is_set():
             self._fail_current()
             return
         self._assigned.put_nowait(invocation)
 
-    def release(self, invocation: Invocation) -> None:
-        """The invocation's outcome is settled: become reusable, or stop if it broke us."""
+    def _settled(self, invocation: Invocation) -> None:
+        """The outcome is settled: reusable at once (the next call may already be waiting),
+        or stopped if the outcome broke the environment."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -142,10 +144,9 @@ class Environment:
             invocation.complete(rt.truncated(invocation.request_id))
 
     def _on_timeout(self, invocation: Invocation) -> None:
-        outcome = rt.timed_out(invocation.request_id, self.spec.timeout)
-        if invocation.complete(outcome):
-            # Lambda freezes and resets a timed-out sandbox; no grace, kill the group now.
-            self._stop_soon()
+        # Settling the outcome stops the environment at once (see `_settled`): Lambda
+        # resets a timed-out sandbox, so the group is killed with no grace.
+        invocation.complete(rt.timed_out(invocation.request_id, self.spec.timeout))
 
     def _fail_current(self) -> None:
         """The process is gone (or never started): settle the current invocation."""
@@ -163,11 +164,19 @@ class Environment:
     async def _read_output(self) -> None:
         assert self._process is not None
         async for line in _process.output_lines(self._process):
-            invocation = self._current
+            self._log_target().append(line + "\n")
+
+    def _log_target(self) -> list[str]:
+        """Where an output line belongs.
+
+        The runtime flushes its output before it posts a result and only then polls `next`,
+        so a line belongs to the invocation it was last handed, while that log is open;
+        before the first hand-over, to the assigned (cold-start) invocation.
+        """
+        for invocation in (self._handed, self._current):
             if invocation is not None and not invocation.finalized:
-                invocation.log.add(line)
-            else:
-                self._orphan_log.append(line + "\n")
+                return invocation.log.lines
+        return self._orphan_log
 
     async def _watch_exit(self) -> None:
         assert self._process is not None

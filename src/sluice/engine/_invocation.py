@@ -19,7 +19,7 @@ import asyncio
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from sluice.protocol import runtime as rt
@@ -107,6 +107,7 @@ class Invocation:
         self._detached = False
         self.finalized = False
         self._finalized = asyncio.Event()
+        self._on_complete: list[Callable[[Invocation], None]] = []
 
     @property
     def done(self) -> bool:
@@ -158,7 +159,13 @@ class Invocation:
         self._push(outcome)
         self._done.set()
         self._writable.set()
+        for callback in self._on_complete:
+            callback(self)
         return True
+
+    def when_complete(self, callback: Callable[[Invocation], None]) -> None:
+        """Run `callback` synchronously as soon as the outcome is settled."""
+        self._on_complete.append(callback)
 
     async def wait_done(self) -> rt.Outcome:
         await self._done.wait()

@@ -193,6 +193,14 @@ def truncated(request_id: str) -> Outcome:
     return _platform(OutcomeKind.TRUNCATED, "Runtime.TruncatedResponse", request_id, message)
 
 
+def invalid_mode(request_id: str) -> Outcome:
+    """Spec 4.4: a response-mode header other than `streaming` fails the invocation."""
+    message = "Invalid function response mode"
+    return _platform(
+        OutcomeKind.RUNTIME_EXIT, "Runtime.InvalidResponseModeHeader", request_id, message
+    )
+
+
 def too_large(limit: int) -> Outcome:
     """Spec decision 2 and section 2.4, with the wording of the real buffered error."""
     message = f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
