@@ -107,6 +107,16 @@ def serve(
         sys.exit(EXIT_CONFIG)
 
 
+@main.command()
+def demo() -> None:
+    """Run the lambda-streaming-sdk-sam pattern end to end on an embedded server."""
+    from sluice.demo import run
+
+    if not run(click.echo):
+        click.echo("sluice: demo: an outcome differed from the pattern's README", err=True)
+        sys.exit(1)
+
+
 async def _serve(config: ServerConfig) -> None:
     server = LambdaServer(config, warn=_warn)
     stop = asyncio.Event()

@@ -177,18 +177,36 @@ async def _serve_connection(
         await conn.close()
 
 
-async def start_server(handler: Handler, host: str, port: int) -> asyncio.Server:
-    """Listen on host:port (port 0 picks a free one) and run `handler` per request."""
+class HttpServer:
+    """A listener plus the connections it accepted, so closing it closes them all."""
 
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on host:port (port 0 picks a free one); returns the bound port."""
+        self._server = await asyncio.start_server(self._on_connect, host, port, limit=READ_SIZE)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         # The outermost frame of the connection's task: at shutdown the task is cancelled,
         # and Python 3.11's stream callback would log a cancelled task as an error.
-        with contextlib.suppress(asyncio.CancelledError):
-            await _serve_connection(handler, reader, writer)
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await _serve_connection(self._handler, reader, writer)
+        finally:
+            self._connections.discard(task)
 
-    return await asyncio.start_server(on_connect, host, port, limit=READ_SIZE)
-
-
-def bound_port(server: asyncio.Server) -> int:
-    """The port the server actually listens on (after binding port 0)."""
-    return int(server.sockets[0].getsockname()[1])
+    async def close(self) -> None:
+        """Stop listening and end every open connection, idle keep-alives included."""
+        if self._server is not None:
+            self._server.close()
+        tasks = list(self._connections)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

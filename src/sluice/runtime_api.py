@@ -20,8 +20,6 @@ Protocol rules enforced here (spec 4.1, 4.4):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
 from typing import Protocol
@@ -85,39 +83,25 @@ class RuntimeApiServer:
 
     def __init__(self, environment: Environment) -> None:
         self._env = environment
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._http = httpio.HttpServer(self._handle)
         self.port = 0
 
     async def start(self) -> str:
         """Listen and return the `host:port` for `AWS_LAMBDA_RUNTIME_API`."""
-        self._server = await httpio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = httpio.bound_port(self._server)
+        self.port = await self._http.start("127.0.0.1", 0)
         return f"127.0.0.1:{self.port}"
 
     async def close(self) -> None:
         """Stop listening and cut every open connection (the process is gone or going)."""
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self._http.close()
 
     async def _handle(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
         try:
             await self._route(conn, request)
         except RuntimeApiMisuse as exc:
             await conn.discard_body()
-            await conn.respond(
-                exc.status, [("Content-Type", "application/json")], rt.misuse_body(exc)
-            )
-        finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            headers = [("Content-Type", "application/json")]
+            await conn.respond(exc.status, headers, rt.misuse_body(exc))
 
     async def _route(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
         path = request.target.decode("latin-1").split("?", 1)[0]

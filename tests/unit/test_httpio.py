@@ -30,16 +30,16 @@ def test_get_then_post_reuse_one_connection() -> None:
     """A GET answered without reading its end must not cost the connection (libcurl reuses it)."""
 
     async def scenario() -> bytes:
-        server = await httpio.start_server(_echo, "127.0.0.1", 0)
+        server = httpio.HttpServer(_echo)
+        port = await server.start("127.0.0.1", 0)
         try:
             payload = (
                 b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
                 b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
             )
-            return await asyncio.to_thread(_exchange, httpio.bound_port(server), payload, 2)
+            return await asyncio.to_thread(_exchange, port, payload, 2)
         finally:
-            server.close()
-            await server.wait_closed()
+            await server.close()
 
     data = asyncio.run(scenario())
     assert data.count(b"HTTP/1.1 200") == 2

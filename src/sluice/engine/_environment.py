@@ -48,6 +48,7 @@ class Environment:
         self._tasks: list[asyncio.Task[None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._stoppers: set[asyncio.Task[None]] = set()
+        self._peak_memory_mb = 0
         self.exited = asyncio.Event()
 
     def _set_state(self, wanted: EnvState) -> None:
@@ -109,6 +110,8 @@ class Environment:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        # Read now: a failed environment is about to be killed, and the REPORT needs it.
+        self._peak_memory_mb = self.max_memory_mb()
         outcome = invocation.outcome
         if self.state is EnvState.BUSY and outcome is not None and outcome.environment_survives:
             self._set_state(EnvState.IDLE)
@@ -209,7 +212,11 @@ class Environment:
         task.add_done_callback(self._stoppers.discard)
 
     def max_memory_mb(self) -> int:
-        return _process.max_memory_mb(self._process.pid) if self._process is not None else 0
+        """Peak memory of the process so far, remembered across its death."""
+        if self._process is not None and self._process.returncode is None:
+            current = _process.max_memory_mb(self._process.pid)
+            self._peak_memory_mb = max(self._peak_memory_mb, current)
+        return self._peak_memory_mb
 
     async def settle_output(self) -> None:
         """Let output the runtime wrote before its last post reach the invocation's log.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ class LambdaServer:
         self._warn = warn
         self._store: Store | None = None
         self._engine: Engine | None = None
-        self._server: asyncio.Server | None = None
+        self._http: httpio.HttpServer | None = None
         self.url = ""
 
     async def start(self) -> str:
@@ -61,21 +60,26 @@ class LambdaServer:
         self._engine = Engine(engine_config, **({"warn": self._warn} if self._warn else {}))
         self._engine.start()
         api = LambdaApi(self._store, self._engine, config.account_id)
+        self._http = httpio.HttpServer(api.handle)
         try:
-            self._server = await httpio.start_server(api.handle, config.host, config.port)
+            port = await self._http.start(config.host, config.port)
         except OSError as exc:
             await self.close()
             raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
         host = config.host if ":" not in config.host else f"[{config.host}]"
-        self.url = f"http://{host}:{httpio.bound_port(self._server)}"
+        self.url = f"http://{host}:{port}"
         return self.url
 
     async def close(self) -> None:
-        """Stop listening, stop every function process, close the store."""
-        if self._server is not None:
-            self._server.close()
+        """Stop every function process, then the listener and its connections, then the store.
+
+        Function processes go first so in-flight streams end with an `InvokeComplete`
+        before their connections are cut.
+        """
         if self._engine is not None:
             await self._engine.close()
+        if self._http is not None:
+            await self._http.close()
         if self._store is not None:
             with contextlib.suppress(Exception):
                 self._store.close()

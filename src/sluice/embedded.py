@@ -1,0 +1,45 @@
+"""A sluice server on a background thread, for programs that are not asyncio themselves.
+
+`sluice demo` uses it to run a real server and a synchronous boto3 client in one process;
+the client still talks to it over loopback HTTP, exactly as an outside client would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+from sluice.server import LambdaServer, ServerConfig
+
+
+class EmbeddedServer:
+    """`with EmbeddedServer(config) as url:` serves until the block ends."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._server = LambdaServer(config)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._server.start(), self._loop)
+        try:
+            return future.result()
+        except BaseException:
+            self._shutdown()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        asyncio.run_coroutine_threadsafe(self._server.close(), self._loop).result()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
