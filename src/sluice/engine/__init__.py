@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sluice.engine import _runtimes
 from sluice.engine._environment import Environment
 from sluice.engine._invocation import (
     FunctionSpec,
@@ -35,6 +36,8 @@ __all__ = [
     "SUPPORTED_RUNTIMES",
     "Engine",
     "EngineConfig",
+    "EnvState",
+    "Environment",
     "FunctionSpec",
     "Invocation",
     "InvocationLog",
@@ -42,10 +45,12 @@ __all__ = [
     "StreamStart",
 ]
 
-logger = logging.getLogger("sluice.engine")
+_logger = logging.getLogger("sluice.engine")
 
 # Throttled async (Event) invocations are retried, as Lambda's internal queue does.
-ASYNC_RETRY_SECONDS = 0.2
+_ASYNC_RETRY_SECONDS = 0.2
+# At shutdown, how long invocations of stopped environments get to write END/REPORT.
+_SHUTDOWN_FINALIZE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ class EngineConfig:
 class Engine:
     """Runs invocations in per-function pools of environments. See module docstring."""
 
-    def __init__(self, config: EngineConfig, warn: Callable[[str], None] = logger.warning) -> None:
+    def __init__(self, config: EngineConfig, warn: Callable[[str], None] = _logger.warning) -> None:
         self.config = config
         self._warn = warn
         self._envs: dict[str, list[Environment]] = {}
@@ -87,11 +92,9 @@ class Engine:
         self._spawn_task(self._supervise(env, invocation))
         return invocation
 
-    def invoke_async(self, request: InvokeRequest) -> str:
+    def invoke_async(self, request: InvokeRequest) -> None:
         """Queue an Event invocation; it runs in the background, retried while throttled."""
-        invocation_id = rt.new_trace_id()
         self._spawn_task(self._run_async(request))
-        return invocation_id
 
     async def _run_async(self, request: InvokeRequest) -> None:
         while True:
@@ -99,7 +102,7 @@ class Engine:
                 invocation = await self.invoke(request)
                 break
             except TooManyRequests:
-                await asyncio.sleep(ASYNC_RETRY_SECONDS)
+                await asyncio.sleep(_ASYNC_RETRY_SECONDS)
         invocation.detach()
         await invocation.wait_finalized()
 
@@ -123,9 +126,7 @@ class Engine:
         return env
 
     def _warn_python_version(self, spec: FunctionSpec) -> None:
-        from sluice.engine._runtimes import python_version_warning
-
-        message = python_version_warning(spec, self._warned)
+        message = _runtimes.python_version_warning(spec, self._warned)
         if message:
             self._warned[spec.runtime] = True
             self._warn(message)
@@ -192,6 +193,10 @@ class Engine:
             self._reaper.cancel()
         envs = [env for group in self._envs.values() for env in group]
         await asyncio.gather(*(env.stop() for env in envs), return_exceptions=True)
+        # Stopped environments settle their invocations; let the logs close (END/REPORT)
+        # so in-flight streams still end with an InvokeComplete.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=_SHUTDOWN_FINALIZE_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
