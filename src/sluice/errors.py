@@ -17,7 +17,6 @@ codes, HTTP statuses and message members lives in one table at the HTTP boundary
     │   ├── InvalidZipFile         code that is not a safe, readable zip
     │   ├── RequestTooLarge        an invoke payload over the limit
     │   ├── TooManyRequests        the function's concurrency is exhausted
-    │   ├── UnsupportedMediaType   a payload the operation cannot take
     │   └── ServiceFailure         sluice itself failed
     └── RuntimeApiMisuse           a function's runtime broke the Runtime API protocol
 """
@@ -86,10 +85,6 @@ class TooManyRequests(ApiError):
     def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
-
-
-class UnsupportedMediaType(ApiError):
-    """A payload the operation cannot accept."""
 
 
 class ServiceFailure(ApiError):

@@ -29,6 +29,7 @@ import h11
 from sluice import httpio
 from sluice.errors import RuntimeApiMisuse
 from sluice.protocol import runtime as rt
+from sluice.protocol.eventstream import MAX_CHUNK_PAYLOAD
 
 _ROUTE = re.compile(
     r"^/2018-06-01/runtime/(?:invocation/(?P<id>[^/]+)/(?P<kind>response|error)"
@@ -118,15 +119,29 @@ class RuntimeApiServer:
         else:
             invocation = self._claim(match["id"])
             if match["kind"] == "error":
-                body = await self._small_body(conn)
-                invocation.complete(rt.function_error(body, _header(request, rt.ERROR_TYPE_HEADER)))
-                await self._accepted(conn)
+                await self._error(conn, request, invocation)
             else:
                 await self._response(conn, request, invocation)
 
     async def _next(self, conn: httpio.HttpConnection) -> None:
         invocation, payload = await self._env.next_invocation()
         await conn.respond(200, invocation.headers().to_headers(), payload)
+
+    async def _error(
+        self, conn: httpio.HttpConnection, request: h11.Request, invocation: Invocation
+    ) -> None:
+        """`/error`: the handler failed before responding. An oversized document still
+        fails the invocation, with the type the header gave, so the caller is not left
+        waiting for the timeout."""
+        error_type = _header(request, rt.ERROR_TYPE_HEADER)
+        try:
+            body = await self._small_body(conn)
+        except RuntimeApiMisuse:
+            message = f"Error document exceeded {MAX_ERROR_BODY} bytes"
+            invocation.complete(rt.function_error(message.encode(), error_type))
+            raise
+        invocation.complete(rt.function_error(body, error_type))
+        await self._accepted(conn)
 
     def _claim(self, request_id: str) -> Invocation:
         """The current invocation, if the runtime may still answer it."""
@@ -155,7 +170,8 @@ class RuntimeApiServer:
         if mode is None:
             await self._buffered(conn, invocation, content_type)
         elif mode == "streaming":  # case-sensitive, as RAPID's switch (spec 4.4)
-            await self._streaming(conn, invocation, content_type)
+            chunked = "chunked" in (_header(request, "transfer-encoding") or "").lower()
+            await self._streaming(conn, invocation, content_type, chunked)
         else:
             invocation.complete(rt.invalid_mode(invocation.request_id))
             raise rt.invalid_response_mode()
@@ -174,20 +190,36 @@ class RuntimeApiServer:
         await self._accepted(conn)
 
     async def _streaming(
-        self, conn: httpio.HttpConnection, invocation: Invocation, content_type: str
+        self,
+        conn: httpio.HttpConnection,
+        invocation: Invocation,
+        content_type: str,
+        chunked: bool,
     ) -> None:
+        """Forward the body as it comes, one event per HTTP chunk the runtime sent.
+
+        h11 hands over a chunk in as many pieces as the socket reads took; pieces are
+        joined up to the chunk's end (spec decision 9), but never beyond
+        MAX_CHUNK_PAYLOAD, so a huge chunk streams on instead of filling memory.
+        """
         invocation.start(content_type)
         forwarding = True
+        pending = bytearray()
         while True:
             try:
                 event = await conn.next_body_event()
             except httpio.ConnectionLost:
+                if pending and forwarding:
+                    await invocation.write(bytes(pending))
                 await self._env.response_truncated(invocation)
                 raise
             if isinstance(event, h11.EndOfMessage):
                 break
-            if forwarding:
-                forwarding = await invocation.write(bytes(event.data))
+            pending += event.data
+            if event.chunk_end or not chunked or len(pending) >= MAX_CHUNK_PAYLOAD:
+                if forwarding:
+                    forwarding = await invocation.write(bytes(pending))
+                pending.clear()
         trailers = _trailers(event)
         error_type = trailers.get(rt.ERROR_TYPE_HEADER)
         if error_type is not None or rt.ERROR_BODY_HEADER in trailers:

@@ -34,7 +34,13 @@ BOOTSTRAP = textwrap.dedent(
             "Transfer-Encoding: chunked\\r\\n\\r\\n").encode())
         for word in event["words"]:
             data = word.encode()
-            sock.sendall(b"%x\\r\\n%s\\r\\n" % (len(data), data))
+            if event.get("split"):  # one chunk, sent in two pieces with a pause between
+                half = len(data) // 2
+                sock.sendall(b"%x\\r\\n%s" % (len(data), data[:half]))
+                time.sleep(0.2)
+                sock.sendall(data[half:] + b"\\r\\n")
+            else:
+                sock.sendall(b"%x\\r\\n%s\\r\\n" % (len(data), data))
             time.sleep(event.get("pause", 0))
         if event.get("fail"):
             body = base64.b64encode(json.dumps(
@@ -89,3 +95,50 @@ def test_bootstrap_error_in_trailers(lambda_client):
     events = _events(response)
     assert events[0] == {"PayloadChunk": {"Payload": b"partial"}}
     assert events[-1] == {"InvokeComplete": {"ErrorCode": "Unhandled", "ErrorDetails": "no key"}}
+
+
+def test_a_chunk_split_across_reads_is_one_payload_chunk(lambda_client):
+    """Spec decision 9: one PayloadChunk per chunk the runtime sent, however it arrived."""
+    name = unique("custom-split")
+    create_function(lambda_client, name, {"bootstrap": BOOTSTRAP}, Runtime="provided.al2023")
+    response = lambda_client.invoke_with_response_stream(
+        FunctionName=name, Payload=json.dumps({"words": ["first-word", "second"], "split": True})
+    )
+    assert _events(response) == [
+        {"PayloadChunk": {"Payload": b"first-word"}},
+        {"PayloadChunk": {"Payload": b"second"}},
+        {"InvokeComplete": {}},
+    ]
+
+
+OVERSIZED_ERROR = textwrap.dedent(
+    """\
+    #!/usr/bin/env python3
+    import http.client, os
+    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    resp = conn.getresponse()
+    resp.read()
+    rid = resp.getheader("Lambda-Runtime-Aws-Request-Id")
+    conn.request("POST", f"/2018-06-01/runtime/invocation/{rid}/error", body=b"x" * 2_000_000,
+                 headers={"Lambda-Runtime-Function-Error-Type": "Huge"})
+    print("status", conn.getresponse().status, flush=True)
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    conn.getresponse().read()
+    """
+)
+
+
+def test_oversized_error_document_still_ends_the_invocation(lambda_client):
+    name = unique("custom-bigerror")
+    create_function(
+        lambda_client, name, {"bootstrap": OVERSIZED_ERROR}, Runtime="provided.al2023", Timeout=30
+    )
+    started = time.monotonic()
+    response = lambda_client.invoke(FunctionName=name)
+    assert time.monotonic() - started < 10
+    assert response["FunctionError"] == "Unhandled"
+    document = json.load(response["Payload"])
+    assert document["errorType"] == "Huge"
+    assert "exceeded" in document["errorMessage"]

@@ -156,7 +156,7 @@ class Engine:
         invocation.log.add(report)
 
     def _append_function_log(self, invocation: Invocation) -> None:
-        """Keep every invocation's log per function in the data dir (`sluice logs` reads it)."""
+        """Keep every invocation's log per function: `<data-dir>/logs/<function>.log`."""
         path = self.config.log_dir / f"{invocation.request.function.name}.log"
         try:
             with path.open("a", encoding="utf-8") as handle:

@@ -40,7 +40,6 @@ ERROR_TABLE: dict[type[errors.ApiError], AwsError] = {
     # RequestTooLargeException (real messages: spec section 6, source S22).
     errors.RequestTooLarge: AwsError("RequestEntityTooLargeException", 413),
     errors.TooManyRequests: AwsError("TooManyRequestsException", 429),
-    errors.UnsupportedMediaType: AwsError("UnsupportedMediaTypeException", 415),
     errors.ServiceFailure: AwsError("ServiceException", 500, "Message"),
 }
 
