@@ -44,10 +44,6 @@ class HttpConnection:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    @property
-    def peer(self) -> tuple[str, int] | None:
-        return self._writer.get_extra_info("peername")  # type: ignore[no-any-return]
-
     async def _next_event(self) -> object:
         while True:
             event = self._h11.next_event()

@@ -32,7 +32,7 @@ from sluice.protocol import runtime as rt
 from sluice.protocol.eventstream import MAX_CHUNK_PAYLOAD
 
 _ROUTE = re.compile(
-    r"^/2018-06-01/runtime/(?:invocation/(?P<id>[^/]+)/(?P<kind>response|error)"
+    rf"^{re.escape(rt.API_PREFIX)}/runtime/(?:invocation/(?P<id>[^/]+)/(?P<kind>response|error)"
     r"|(?P<other>invocation/next|init/error))$"
 )
 _ACCEPTED = json.dumps({"status": "OK"}).encode()

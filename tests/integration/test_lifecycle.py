@@ -147,3 +147,15 @@ def test_generator_async_and_prelude_handlers(lambda_client):
     assert content_type == "application/vnd.awslambda.http-integration-response"
     # Over InvokeWithResponseStream the prelude is not stripped (spec section 5).
     assert b"".join(chunks) == b'{"statusCode":201}' + b"\0" * 8 + b"created"
+
+
+def test_init_duration_only_on_the_cold_start(lambda_client):
+    name = unique("cold")
+    create_function(lambda_client, name, {"app.py": "def handler(e, c):\n    return 1\n"})
+    logs = [
+        base64.b64decode(
+            lambda_client.invoke(FunctionName=name, LogType="Tail")["LogResult"]
+        ).decode()
+        for _ in range(3)
+    ]
+    assert ["Init Duration" in log for log in logs] == [True, False, False]

@@ -111,12 +111,11 @@ class Engine:
         envs = self._envs.setdefault(spec.name, [])
         envs[:] = [env for env in envs if env.alive]
         for env in envs:
-            if env.state is EnvState.IDLE and env.spec.revision != spec.revision:
-                self._spawn_task(env.stop())
-        envs[:] = [env for env in envs if env.alive]
-        for env in envs:
-            if env.state is EnvState.IDLE and env.spec.revision == spec.revision:
+            if env.state is not EnvState.IDLE:
+                continue
+            if env.spec.revision == spec.revision:
                 return env
+            self._spawn_task(env.stop())  # warm, but for code or configuration now replaced
         if len(envs) >= self.config.concurrency_limit:
             raise TooManyRequests("Rate Exceeded.")
         self._warn_python_version(spec)
@@ -149,7 +148,7 @@ class Engine:
             f"\tMemory Size: {env.spec.memory_size} MB"
             f"\tMax Memory Used: {env.max_memory_mb()} MB"
         )
-        if invocation.init_duration_ms:
+        if invocation.init_duration_ms is not None:
             report += f"\tInit Duration: {invocation.init_duration_ms:.2f} ms"
         report += outcome.report_status() + "\t"
         invocation.log.add(f"END RequestId: {invocation.request_id}")
@@ -168,9 +167,6 @@ class Engine:
         """Stop every environment of a function (deleted or updated)."""
         envs = self._envs.pop(name, [])
         await asyncio.gather(*(env.stop() for env in envs))
-
-    def environments(self, name: str) -> list[Environment]:
-        return [env for env in self._envs.get(name, []) if env.alive]
 
     async def _reap_idle(self) -> None:
         interval = max(0.05, min(1.0, self.config.idle_timeout / 4))

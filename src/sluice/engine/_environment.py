@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 
@@ -39,7 +40,6 @@ class Environment:
         self._api = RuntimeApiServer(self)
         self._process: asyncio.subprocess.Process | None = None
         self._started_at = 0.0
-        self._init_duration_ms: float | None = None
         self._init_outcome: rt.Outcome | None = None
         self._current: Invocation | None = None
         self._handed: Invocation | None = None
@@ -61,10 +61,6 @@ class Environment:
     def alive(self) -> bool:
         return self.state not in (EnvState.STOPPING, EnvState.DEAD)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     async def start(self) -> None:
         """Start the Runtime API listener and the runtime process.
 
@@ -77,8 +73,10 @@ class Environment:
         try:
             argv = _runtimes.command(self.spec)
         except _runtimes.MissingBootstrap as exc:
-            body = f'{{"errorMessage": "{exc}", "errorType": "Runtime.InvalidEntrypoint"}}'
-            self._init_outcome = rt.init_error(body.encode(), "Runtime.InvalidEntrypoint")
+            document = {"errorMessage": str(exc), "errorType": "Runtime.InvalidEntrypoint"}
+            self._init_outcome = rt.init_error(
+                json.dumps(document).encode(), "Runtime.InvalidEntrypoint"
+            )
             self.exited.set()
             return
         self._started_at = time.monotonic()
@@ -110,8 +108,8 @@ class Environment:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        # Read now: a failed environment is about to be killed, and the REPORT needs it.
-        self._peak_memory_mb = self.max_memory_mb()
+        # Sample now: a failed environment is about to be killed, and the REPORT needs it.
+        self.max_memory_mb()
         outcome = invocation.outcome
         if self.state is EnvState.BUSY and outcome is not None and outcome.environment_survives:
             self._set_state(EnvState.IDLE)
@@ -125,13 +123,13 @@ class Environment:
         """Runtime API `next`: the runtime is ready; hand it the next assigned invocation."""
         if self._handed is not None and not self._handed.done:
             raise rt.invalid_state_transition("INVOKE", "READY")
-        if self._init_duration_ms is None:
-            self._init_duration_ms = (time.monotonic() - self._started_at) * 1000
+        cold = self._handed is None
+        # Init ends when the runtime first polls; only the cold-start invocation reports it.
+        init_ms = (time.monotonic() - self._started_at) * 1000
         invocation = await self._assigned.get()
+        if cold:
+            invocation.init_duration_ms = init_ms
         self._handed = invocation
-        if invocation.init_duration_ms is None and self._current is invocation:
-            invocation.init_duration_ms = self._init_duration_ms
-            self._init_duration_ms = 0.0
         return invocation, invocation.request.payload
 
     def init_failed(self, outcome: rt.Outcome) -> None:

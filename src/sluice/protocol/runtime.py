@@ -27,7 +27,6 @@ API_PREFIX = "/2018-06-01"
 RESPONSE_MODE_HEADER = "lambda-runtime-function-response-mode"
 ERROR_TYPE_HEADER = "lambda-runtime-function-error-type"
 ERROR_BODY_HEADER = "lambda-runtime-function-error-body"
-INVOCATION_ID_HEADER = "lambda-runtime-invocation-id"
 
 # Spec section 6 / 2.4: the buffered response limit is 6 MiB + 100 bytes.
 MAX_BUFFERED_RESPONSE = 6_291_556

@@ -125,12 +125,12 @@ async def invoke_buffered(
             parts.append(event)
     outcome = invocation.outcome
     assert outcome is not None
-    headers = _base_headers(ctx, content_type)
     body = b"".join(parts)
     if outcome.failed:
-        headers = _base_headers(ctx, "application/json")
+        content_type, body = "application/json", outcome.document or b"{}"
+    headers = _base_headers(ctx, content_type)
+    if outcome.failed:
         headers.append(("X-Amz-Function-Error", "Unhandled"))
-        body = outcome.document or b"{}"
     if request.log_tail:
         log = await invocation.wait_finalized()
         headers.append(("X-Amz-Log-Result", base64.b64encode(log.tail()).decode()))

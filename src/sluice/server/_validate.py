@@ -45,12 +45,6 @@ def _show(value: object) -> str:
     return "null" if value is None else f"'{value}'"
 
 
-def require_object(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise InvalidRequestContent("Could not parse request body into json: expected an object")
-    return body
-
-
 def function_name(value: object) -> str:
     if value is None:
         raise _violation(None, "functionName", "Member must not be null")
