@@ -18,7 +18,10 @@ codes, HTTP statuses and message members lives in one table at the HTTP boundary
     │   ├── RequestTooLarge        an invoke payload over the limit
     │   ├── TooManyRequests        the function's concurrency is exhausted
     │   └── ServiceFailure         sluice itself failed
-    └── RuntimeApiMisuse           a function's runtime broke the Runtime API protocol
+    ├── RuntimeApiMisuse           a function's runtime broke the Runtime API protocol
+    ├── DeployError                a stack that cannot be deployed or deleted
+    │   └── TemplateError          a template sluice cannot read (names resource, property)
+    └── ServerUnreachable          no sluice (or Lambda) endpoint answers at the address
 """
 
 from __future__ import annotations
@@ -103,3 +106,18 @@ class RuntimeApiMisuse(SluiceError):
         self.status = status
         self.error_type = error_type
         self.message = message
+
+
+class DeployError(SluiceError):
+    """A stack that cannot be deployed or deleted as asked."""
+
+
+class TemplateError(DeployError):
+    """A SAM or CloudFormation template that cannot be read or turned into functions.
+
+    The message names the resource and property at fault, so the user can find the line.
+    """
+
+
+class ServerUnreachable(SluiceError):
+    """Nothing answers at the endpoint a client command was pointed at."""

@@ -118,14 +118,14 @@ class Engine:
             self._spawn_task(env.stop())  # warm, but for code or configuration now replaced
         if len(envs) >= self.config.concurrency_limit:
             raise TooManyRequests("Rate Exceeded.")
-        self._warn_python_version(spec)
+        self._warn_version(spec)
         env = Environment(spec, request.region, self.config.stop_grace)
         envs.append(env)
         await env.start()
         return env
 
-    def _warn_python_version(self, spec: FunctionSpec) -> None:
-        message = _runtimes.python_version_warning(spec, self._warned)
+    def _warn_version(self, spec: FunctionSpec) -> None:
+        message = _runtimes.version_warning(spec, self._warned)
         if message:
             self._warned[spec.runtime] = True
             self._warn(message)

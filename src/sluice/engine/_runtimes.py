@@ -8,17 +8,23 @@ carried over so a `bootstrap` script can find its interpreter.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from sluice.engine._invocation import FunctionSpec
 
 PYTHON_RUNTIMES = frozenset(f"python3.{minor}" for minor in range(9, 15))
+NODE_RUNTIMES = frozenset(f"nodejs{major}.x" for major in (18, 20, 22, 24, 26))
 CUSTOM_RUNTIMES = frozenset({"provided", "provided.al2", "provided.al2023"})
-SUPPORTED_RUNTIMES = PYTHON_RUNTIMES | CUSTOM_RUNTIMES
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES | NODE_RUNTIMES | CUSTOM_RUNTIMES
 
 # Keys Lambda sets itself; CreateFunction refuses them in Environment.Variables.
 RESERVED_VARIABLES = frozenset(
@@ -46,21 +52,49 @@ RESERVED_VARIABLES = frozenset(
 
 
 class MissingBootstrap(Exception):
-    """A custom runtime's code has no executable `bootstrap`."""
+    """There is nothing to start: no executable `bootstrap`, or no `node` on the PATH."""
 
 
 def command(spec: FunctionSpec) -> list[str]:
     """The argv that starts the function's runtime.
 
     Raises:
-        MissingBootstrap: a `provided` function without an executable bootstrap file.
+        MissingBootstrap: a `provided` function without an executable bootstrap file, or a
+            Node.js function on a machine without `node`.
     """
     if spec.runtime in PYTHON_RUNTIMES:
         return [sys.executable, "-m", "sluice_runtime"]
+    if spec.runtime in NODE_RUNTIMES:
+        return _node_command(spec.memory_size)
     bootstrap = Path(spec.code_dir, "bootstrap")
     if not (bootstrap.is_file() and os.access(bootstrap, os.X_OK)):
         raise MissingBootstrap(f"Couldn't find valid bootstrap(s): [{bootstrap}]")
     return [str(bootstrap)]
+
+
+def _node_command(memory_size: int) -> list[str]:
+    """The command line of AWS's Node.js `bootstrap` script, with our bootstrap.js.
+
+    AWS sizes V8's heap from the function's memory (new space = memory / 25, old space =
+    the rest), so a function that outgrows its MemorySize fails here as it would there.
+    """
+    node = shutil.which("node")
+    if node is None:
+        raise MissingBootstrap("Couldn't find `node` on the PATH to run a Node.js function")
+    new_space = memory_size // 25
+    return [
+        node,
+        "--expose-gc",
+        "--max-http-header-size=81920",
+        f"--max-semi-space-size={new_space // 2}",
+        f"--max-old-space-size={memory_size - new_space}",
+        str(node_bootstrap()),
+    ]
+
+
+def node_bootstrap() -> Path:
+    """The Node.js runtime client shipped inside the package."""
+    return Path(str(resources.files("sluice.runtimes").joinpath("node", "bootstrap.js")))
 
 
 def log_stream_name(version: str) -> str:
@@ -95,6 +129,9 @@ def environment(
         env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONPATH"] = _runtime_client_path()
+    elif spec.runtime in NODE_RUNTIMES:
+        env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{spec.runtime}"
+        env.setdefault("NODE_PATH", spec.code_dir)
     return env
 
 
@@ -105,9 +142,32 @@ def _runtime_client_path() -> str:
     return str(Path(sluice_runtime.__file__).resolve().parent.parent)
 
 
-def python_version_warning(spec: FunctionSpec, known: Mapping[str, bool]) -> str | None:
-    """A one-line warning when the function asks for another Python than ours."""
-    ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    if spec.runtime not in PYTHON_RUNTIMES or spec.runtime == ours or known.get(spec.runtime):
+def version_warning(spec: FunctionSpec, known: Mapping[str, bool]) -> str | None:
+    """A one-line warning when the function asks for another Python or Node.js than ours."""
+    if known.get(spec.runtime):
+        return None
+    if spec.runtime in PYTHON_RUNTIMES:
+        ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    elif spec.runtime in NODE_RUNTIMES:
+        ours = _local_node()
+    else:
+        return None
+    if ours is None or ours == spec.runtime:
         return None
     return f"function {spec.name} asks for {spec.runtime}; running it on {ours}"
+
+
+@cache
+def _local_node() -> str | None:
+    """The local `node`, spelled like a Lambda runtime (`nodejs20.x`); None without node."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        version = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.match(r"v(\d+)\.", version)
+    return f"nodejs{match.group(1)}.x" if match else None
