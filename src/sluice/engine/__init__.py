@@ -74,6 +74,7 @@ class Engine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._warned: dict[str, bool] = {}
+        self._log_written = asyncio.Event()
         config.log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
@@ -156,12 +157,22 @@ class Engine:
 
     def _append_function_log(self, invocation: Invocation) -> None:
         """Keep every invocation's log per function: `<data-dir>/logs/<function>.log`."""
-        path = self.config.log_dir / f"{invocation.request.function.name}.log"
+        path = self.log_file(invocation.request.function.name)
         try:
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(invocation.log.text())
         except OSError as exc:
             self._warn(f"could not write {path}: {exc}")
+        self._log_written.set()
+        self._log_written = asyncio.Event()
+
+    def log_file(self, name: str) -> Path:
+        """Where a function's log is kept; `name` must be a validated function name."""
+        return self.config.log_dir / f"{name}.log"
+
+    async def log_written(self) -> None:
+        """Return once the next invocation's log has been appended to its function's file."""
+        await self._log_written.wait()
 
     async def forget(self, name: str) -> None:
         """Stop every environment of a function (deleted or updated)."""

@@ -52,24 +52,48 @@ RESERVED_VARIABLES = frozenset(
 
 
 class MissingBootstrap(Exception):
-    """There is nothing to start: no executable `bootstrap`, or no `node` on the PATH."""
+    """There is nothing to start: no executable `bootstrap` or wrapper, or no `node`."""
 
 
 def command(spec: FunctionSpec) -> list[str]:
     """The argv that starts the function's runtime.
 
     Raises:
-        MissingBootstrap: a `provided` function without an executable bootstrap file, or a
+        MissingBootstrap: a `provided` function without an executable bootstrap file, a
+            wrapper script that is not an executable file of the function's code, or a
             Node.js function on a machine without `node`.
     """
     if spec.runtime in PYTHON_RUNTIMES:
-        return [sys.executable, "-m", "sluice_runtime"]
+        return _wrapped(spec, [sys.executable, "-m", "sluice_runtime"])
     if spec.runtime in NODE_RUNTIMES:
-        return _node_command(spec.memory_size)
+        return _wrapped(spec, _node_command(spec.memory_size))
     bootstrap = Path(spec.code_dir, "bootstrap")
     if not (bootstrap.is_file() and os.access(bootstrap, os.X_OK)):
         raise MissingBootstrap(f"Couldn't find valid bootstrap(s): [{bootstrap}]")
     return [str(bootstrap)]
+
+
+def _wrapped(spec: FunctionSpec, argv: list[str]) -> list[str]:
+    """Honour `AWS_LAMBDA_EXEC_WRAPPER` as managed runtimes do: the wrapper script gets the
+    runtime's command line as its arguments (docs.aws.amazon.com/lambda/latest/dg/
+    runtimes-modify.html). On AWS it lives under `/var/task`, the function's code, which is
+    `code_dir` here; a path anywhere else (a layer's `/opt`, the host) is refused.
+    """
+    value = dict(spec.environment).get("AWS_LAMBDA_EXEC_WRAPPER")
+    if not value:
+        return argv
+    code = Path(spec.code_dir).resolve()
+    relative = value.removeprefix("/var/task/") if value.startswith("/var/task/") else None
+    wrapper = (code / relative).resolve() if relative else None
+    if (
+        wrapper is None
+        or not wrapper.is_relative_to(code)
+        or not (wrapper.is_file() and os.access(wrapper, os.X_OK))
+    ):
+        raise MissingBootstrap(
+            f"AWS_LAMBDA_EXEC_WRAPPER {value!r} is not an executable file under /var/task"
+        )
+    return [str(wrapper), *argv]
 
 
 def _node_command(memory_size: int) -> list[str]:

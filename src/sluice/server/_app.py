@@ -13,13 +13,20 @@ import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import h11
 
 from sluice import httpio
 from sluice.engine import Engine
-from sluice.errors import ApiError, InvalidRequestContent, ResourceNotFound, ServiceFailure
+from sluice.errors import (
+    ApiError,
+    FunctionNotFound,
+    InvalidRequestContent,
+    ResourceNotFound,
+    ServiceFailure,
+)
 from sluice.protocol.awserrors import render_error
 from sluice.server import _invoke
 from sluice.server._context import RequestContext, parse_function_name, region_of
@@ -60,6 +67,7 @@ def route(method: str, pattern: str) -> Callable[[Operation], Operation]:
     return register
 
 
+_LOG_BLOCK = 1024 * 1024
 _FN = r"/2015-03-31/functions/(?P<name>[^/]+)"
 _TAGS = r"/2017-03-31/tags/(?P<resource>.+)"
 
@@ -196,6 +204,35 @@ class LambdaApi:
             raise ResourceNotFound("The resource you requested does not exist.")
         data = path.read_bytes()
         await call.conn.respond(200, [("Content-Type", "application/zip")], data)
+
+    @route("GET", r"/_sluice/logs/(?P<name>[^/]+)")
+    async def function_logs(self, call: Call) -> None:
+        """A function's log, then (with `follow=true`) each invocation's lines as they are
+        written, until the client hangs up. sluice's own route: on AWS these lines go to
+        CloudWatch Logs, which sluice does not serve."""
+        name = self._ref(call).name
+        path = self.engine.log_file(name)
+        if not path.is_file() and self.store.get_function(name) is None:
+            raise FunctionNotFound(f"Function not found: {call.ctx.function_arn(name)}")
+        await call.conn.start_stream(200, [("Content-Type", "text/plain; charset=utf-8")])
+        offset = await self._send_log_from(call, path, 0)
+        while call.param("follow") == "true":
+            await self.engine.log_written()
+            offset = await self._send_log_from(call, path, offset)
+        await call.conn.end_stream()
+
+    @staticmethod
+    async def _send_log_from(call: Call, path: Path, offset: int) -> int:
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            return offset
+        with handle:
+            handle.seek(offset)
+            while data := handle.read(_LOG_BLOCK):
+                await call.conn.send_chunk(data)
+                offset += len(data)
+        return offset
 
     # Data plane -----------------------------------------------------------------------
 

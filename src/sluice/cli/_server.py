@@ -1,8 +1,4 @@
-"""The `sluice` command: parses arguments, prints, and owns exit codes.
-
-This is the only module that exits the process. Settings become typed config here and
-nowhere else; the environment is read through `click`'s `envvar` so tests can inject it.
-"""
+"""`sluice serve` and `sluice demo`: the commands that run a server in this process."""
 
 from __future__ import annotations
 
@@ -16,15 +12,9 @@ from pathlib import Path
 
 import click
 
-from sluice import __version__
+from sluice.cli._common import EXIT_CONFIG, warn
 from sluice.errors import ConfigError
 from sluice.server import LambdaServer, ServerConfig
-
-EXIT_CONFIG = 2
-
-
-def _warn(message: str) -> None:
-    click.echo(f"sluice: warning: {message}", err=True)
 
 
 def _is_loopback(host: str) -> bool:
@@ -36,13 +26,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.group()
-@click.version_option(__version__, prog_name="sluice")
-def main() -> None:
-    """Run and test AWS Lambda response streaming on your own machine."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -87,7 +71,7 @@ def serve(
     if not (len(account_id) == 12 and account_id.isdigit()):
         raise click.BadParameter("must be 12 digits", param_hint="--account-id")
     if not _is_loopback(host):
-        _warn(
+        warn(
             f"listening on {host}: sluice has no authentication; "
             "anyone who can reach it can run code"
         )
@@ -107,7 +91,7 @@ def serve(
         sys.exit(EXIT_CONFIG)
 
 
-@main.command()
+@click.command()
 def demo() -> None:
     """Run the lambda-streaming-sdk-sam pattern end to end on an embedded server."""
     from sluice.demo import run
@@ -118,7 +102,7 @@ def demo() -> None:
 
 
 async def _serve(config: ServerConfig) -> None:
-    server = LambdaServer(config, warn=_warn)
+    server = LambdaServer(config, warn=warn)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,3 +117,6 @@ async def _serve(config: ServerConfig) -> None:
         click.echo("sluice: stopping function processes", err=True)
         with contextlib.suppress(Exception):
             await server.close()
+
+
+COMMANDS = (serve, demo)
