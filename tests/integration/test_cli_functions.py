@@ -58,12 +58,10 @@ def test_invoke_prints_the_chunks_on_stdout_and_the_end_on_stderr(server, stream
     assert "ErrorCode" not in result.stderr
     assert "LogResult:" in result.stderr
     assert "START RequestId:" in result.stderr and "REPORT RequestId:" in result.stderr
-    assert 'handler saw {}' in result.stderr
+    assert "handler saw {}" in result.stderr
 
 
-def test_invoke_finds_a_function_by_its_logical_id_and_exits_1_on_a_stream_error(
-    server, streamer
-):
+def test_invoke_finds_a_function_by_its_logical_id_and_exits_1_on_a_stream_error(server, streamer):
     payload = json.dumps({"words": ["a", "b"], "fail": True})
     result = sluice("invoke", "StreamerFunction", "--payload", payload, url=server.url)
     assert result.returncode == 1
