@@ -41,7 +41,7 @@ class RunningServer:
                 self.process.stdout.close()
 
 
-def start_server(data_dir: Path, *extra: str) -> RunningServer:
+def start_server(data_dir: Path, *extra: str, cwd: Path | None = None) -> RunningServer:
     """Start `sluice serve` on a free port; the URL line on stdout is the readiness signal."""
     process = subprocess.Popen(
         [
@@ -58,6 +58,7 @@ def start_server(data_dir: Path, *extra: str) -> RunningServer:
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=cwd,
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()

@@ -5,21 +5,37 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
-def test_demo_runs_the_three_cases():
+
+@pytest.mark.parametrize("runtime", ["node", "python"])
+def test_demo_deploys_runs_the_client_and_deletes(runtime):
     result = subprocess.run(
-        [sys.executable, "-m", "sluice", "demo"],
+        [sys.executable, "-m", "sluice", "demo", "--runtime", runtime],
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=120,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert out.count("PayloadChunk") >= 12 + 4 + 2
-    assert "ErrorDetails: This is a custom error mid-stream!" in out
-    assert "ErrorCode:    Sandbox.Timedout" in out
-    assert "ErrorDetails: Task timed out after 1.00 seconds" in out
-    assert out.count("REPORT RequestId:") == 3
-    assert "deleted the demo functions" in out
-    assert "Traceback" not in result.stderr and "pending" not in result.stderr
+    assert out.count("created lambda-streaming-sdk-sam-") == 3
+    assert "| finished!" in out
+    assert "| Error Code: Unhandled" in out
+    assert "| Details: This is a custom error mid-stream!" in out
+    assert "| Error Code: Sandbox.Timedout" in out
+    assert "| Details: Task timed out after 1.00 seconds" in out
+    assert "deleted stack lambda-streaming-sdk-sam (3 functions)" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_without_the_example_says_where_it_looked(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sluice", "demo", "--example-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"no example at {tmp_path}" in result.stderr

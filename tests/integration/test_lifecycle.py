@@ -9,6 +9,7 @@ import re
 import signal
 import textwrap
 import time
+from pathlib import Path
 
 from tests.conftest import client_for, create_function, start_server, unique
 
@@ -159,3 +160,31 @@ def test_init_duration_only_on_the_cold_start(lambda_client):
         for _ in range(3)
     ]
     assert ["Init Duration" in log for log in logs] == [True, False, False]
+
+
+def test_a_relative_data_dir_still_runs_handlers_in_subfolders(tmp_path):
+    """`sluice serve --data-dir d` from a project folder: function processes run inside
+    their code folder, so every path they are given must be absolute."""
+    server = start_server(Path("relative-data"), cwd=tmp_path)
+    try:
+        client = client_for(server.url)
+        node = unique("relnode")
+        create_function(
+            client,
+            node,
+            {"src/app.js": "exports.handler = async () => 'node ok';"},
+            Runtime="nodejs20.x",
+            Handler="src/app.handler",
+        )
+        python = unique("relpy")
+        create_function(
+            client,
+            python,
+            {"src/app.py": "def handler(event, context):\n    return 'python ok'\n"},
+            Handler="src/app.handler",
+        )
+        assert client.invoke(FunctionName=node)["Payload"].read() == b'"node ok"'
+        assert client.invoke(FunctionName=python)["Payload"].read() == b'"python ok"'
+        assert (tmp_path / "relative-data" / "logs" / f"{node}.log").is_file()
+    finally:
+        assert server.stop() == 0

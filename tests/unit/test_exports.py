@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["sluice.store", "sluice.engine", "sluice_runtime"]
+PACKAGES = ["sluice.store", "sluice.engine", "sluice.deploy", "sluice_runtime"]
 
 
 def _bound_names(target: ast.expr) -> list[str]:

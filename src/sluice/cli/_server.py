@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from sluice.cli._common import EXIT_CONFIG, warn
+from sluice.cli._common import EXIT_CONFIG, fail, warn
 from sluice.errors import ConfigError
 from sluice.server import LambdaServer, ServerConfig
 
@@ -92,13 +92,29 @@ def serve(
 
 
 @click.command()
-def demo() -> None:
-    """Run the lambda-streaming-sdk-sam pattern end to end on an embedded server."""
-    from sluice.demo import run
+@click.option(
+    "--runtime",
+    type=click.Choice(["node", "python"]),
+    default=None,
+    help="Which edition of the stack to run (default: node when Node.js is here).",
+)
+@click.option(
+    "--example-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The lambda-streaming-sdk-sam example folder (default: the checkout's).",
+)
+def demo(runtime: str | None, example_dir: Path | None) -> None:
+    """Run the lambda-streaming-sdk-sam pattern end to end on an embedded server:
+    deploy the example stack, run its SDK client, delete the stack."""
+    from sluice import demo as pattern
 
-    if not run(click.echo):
-        click.echo("sluice: demo: an outcome differed from the pattern's README", err=True)
-        sys.exit(1)
+    try:
+        ok = pattern.run(click.echo, example_dir or pattern.EXAMPLE, runtime)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    if not ok:
+        fail("demo: an outcome differed from the pattern's README")
 
 
 async def _serve(config: ServerConfig) -> None:

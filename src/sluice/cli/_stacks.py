@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ def deploy(
     """Create or update a stack's functions from a SAM template, like `sam deploy`."""
     from sluice import deploy as stacks
 
+    # The translator logs notes meant for SAM CLI's own output; its errors reach us raised.
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
     template = template_file or _default_template()
     if not template.is_file():
         fail(f"template file {template} not found (give one with --template-file)")

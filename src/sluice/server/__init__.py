@@ -47,12 +47,15 @@ class LambdaServer:
             ConfigError: the data dir cannot be used or the address cannot be bound.
         """
         config = self.config
+        # Absolute, because function processes run with their code folder as working
+        # directory and get paths inside it (LAMBDA_TASK_ROOT) that must still resolve there.
+        data_dir = config.data_dir.resolve()
         try:
-            self._store = Store.open(config.data_dir)
+            self._store = Store.open(data_dir)
         except OSError as exc:
             raise ConfigError(f"cannot use data dir {config.data_dir}: {exc}") from exc
         engine_config = EngineConfig(
-            log_dir=config.data_dir / "logs",
+            log_dir=data_dir / "logs",
             concurrency_limit=config.concurrency_limit,
             idle_timeout=config.idle_timeout,
             stop_grace=config.stop_grace,

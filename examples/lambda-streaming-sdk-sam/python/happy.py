@@ -1,4 +1,8 @@
-"""HappyPath (and Timeout): twelve words, one every 500 ms, as the seed's happy.js."""
+"""HappyPath (and Timeout): twelve words, one every 500 ms, as src/happy.js does in Node.
+
+`streamify_response` comes from sluice_runtime, sluice's runtime client for Python, which
+gives Python handlers the streaming API Node handlers have through `awslambda`.
+"""
 
 import time
 

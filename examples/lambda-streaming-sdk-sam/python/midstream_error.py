@@ -1,4 +1,8 @@
-"""MidstreamError: four words, then an exception, as the seed's midstream-error.js."""
+"""MidstreamError: four words, one every 500 ms, then an exception before the fifth.
+
+The runtime client ends the stream with error trailers, which the caller sees as the
+InvokeComplete event's ErrorCode and ErrorDetails, exactly as for src/midstream-error.js.
+"""
 
 import time
 
