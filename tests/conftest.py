@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import boto3
 import pytest
@@ -41,8 +42,11 @@ class RunningServer:
                 self.process.stdout.close()
 
 
-def start_server(data_dir: Path, *extra: str, cwd: Path | None = None) -> RunningServer:
-    """Start `sluice serve` on a free port; the URL line on stdout is the readiness signal."""
+def start_server(
+    data_dir: Path, *extra: str, cwd: Path | None = None, stderr: IO[str] | None = None
+) -> RunningServer:
+    """Start `sluice serve` on a free port; the URL line on stdout is the readiness signal.
+    Its stderr goes to `stderr` when given, else to the test's."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -59,6 +63,7 @@ def start_server(data_dir: Path, *extra: str, cwd: Path | None = None) -> Runnin
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         cwd=cwd,
+        stderr=stderr,
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()

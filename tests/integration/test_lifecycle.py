@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import textwrap
 import time
 from pathlib import Path
@@ -188,3 +189,29 @@ def test_a_relative_data_dir_still_runs_handlers_in_subfolders(tmp_path):
         assert (tmp_path / "relative-data" / "logs" / f"{node}.log").is_file()
     finally:
         assert server.stop() == 0
+
+
+def test_a_runtime_version_other_than_the_local_one_is_warned_about_once(tmp_path):
+    local = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True)
+    major = int(local.stdout.strip().lstrip("v").split(".")[0])
+    other = 18 if major != 18 else 20
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        server = start_server(tmp_path / "data", stderr=stderr)
+        try:
+            client = client_for(server.url)
+            name = unique("oldnode")
+            create_function(
+                client,
+                name,
+                {"app.js": "exports.handler = async () => process.version;"},
+                Runtime=f"nodejs{other}.x",
+            )
+            for _ in range(2):
+                result = client.invoke(FunctionName=name)
+                assert json.loads(result["Payload"].read()) == local.stdout.strip()
+                client.update_function_configuration(FunctionName=name, Description=str(_))
+        finally:
+            assert server.stop() == 0
+    warning = f"function {name} asks for nodejs{other}.x; running it on nodejs{major}.x"
+    assert log.read_text().count(warning) == 1
