@@ -125,3 +125,23 @@ def create_function(client, name: str, files: dict[str, str | bytes], **config) 
         **config,
     }
     return client.create_function(**params)
+
+
+def run_sluice(
+    *args: str, url: str | None, cwd: Path | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """Run the `sluice` CLI as a user would: the test's own AWS_* variables are dropped and
+    the endpoint, if any, is given only through AWS_ENDPOINT_URL."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    if url:
+        env["AWS_ENDPOINT_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "sluice", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        check=False,
+    )

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import create_function, unique
+from tests.conftest import create_function, run_sluice, unique
 
 STREAMER = """
 import json
@@ -30,20 +30,6 @@ def handler(event, stream, context):
 """
 
 
-def sluice(*args: str, url: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "t"}
-    env |= {"AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "eu-west-1"}
-    return subprocess.run(
-        [sys.executable, "-m", "sluice", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-        **kwargs,
-    )
-
-
 @pytest.fixture(scope="module")
 def streamer(lambda_client) -> str:
     name = f"{unique('clistack')}-StreamerFunction-Ab12Cd34Ef56"
@@ -52,7 +38,7 @@ def streamer(lambda_client) -> str:
 
 
 def test_invoke_prints_the_chunks_on_stdout_and_the_end_on_stderr(server, streamer):
-    result = sluice("invoke", streamer, "--log-type", "Tail", url=server.url)
+    result = run_sluice("invoke", streamer, "--log-type", "Tail", url=server.url)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "one two three"
     assert "ErrorCode" not in result.stderr
@@ -63,7 +49,7 @@ def test_invoke_prints_the_chunks_on_stdout_and_the_end_on_stderr(server, stream
 
 def test_invoke_finds_a_function_by_its_logical_id_and_exits_1_on_a_stream_error(server, streamer):
     payload = json.dumps({"words": ["a", "b"], "fail": True})
-    result = sluice("invoke", "StreamerFunction", "--payload", payload, url=server.url)
+    result = run_sluice("invoke", "StreamerFunction", "--payload", payload, url=server.url)
     assert result.returncode == 1
     assert result.stdout == "ab"
     assert f"invoking {streamer}" in result.stderr
@@ -97,23 +83,23 @@ def test_invoke_names_ambiguous_and_missing_functions(server, lambda_client):
     stack = unique("twins")
     for suffix in ("AAAAAAAAAAAA", "BBBBBBBBBBBB"):
         create_function(lambda_client, f"{stack}-Twin-{suffix}", {"app.py": STREAMER})
-    ambiguous = sluice("invoke", f"{stack}-Twin", url=server.url)
+    ambiguous = run_sluice("invoke", f"{stack}-Twin", url=server.url)
     assert ambiguous.returncode == 1
     assert "could mean any of" in ambiguous.stderr and "AAAAAAAAAAAA" in ambiguous.stderr
-    missing = sluice("invoke", "no-such-function-anywhere", url=server.url)
+    missing = run_sluice("invoke", "no-such-function-anywhere", url=server.url)
     assert missing.returncode == 1
     assert "no function named no-such-function-anywhere" in missing.stderr
 
 
 def test_invoke_reports_aws_errors_in_one_line(server, streamer):
-    result = sluice("invoke", streamer, "--payload", "not json", url=server.url)
+    result = run_sluice("invoke", streamer, "--payload", "not json", url=server.url)
     assert result.returncode == 1
     assert result.stderr.startswith("sluice: InvalidRequestContentException: ")
     assert "Traceback" not in result.stderr
 
 
 def test_list_shows_every_function(server, streamer):
-    result = sluice("list", url=server.url)
+    result = run_sluice("list", url=server.url)
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["NAME", "RUNTIME", "MEMORY", "TIMEOUT", "MODIFIED"]
@@ -125,7 +111,7 @@ def test_logs_prints_the_function_log_and_follows_new_invocations(server, lambda
     name = unique("logged")
     create_function(lambda_client, name, {"app.py": STREAMER})
     lambda_client.invoke(FunctionName=name, Payload=b'{"words": ["first"]}')
-    before = sluice("logs", name, url=server.url)
+    before = run_sluice("logs", name, url=server.url)
     assert before.returncode == 0, before.stderr
     assert 'handler saw {"words": ["first"]}' in before.stdout
     assert before.stdout.count("REPORT RequestId:") == 1
@@ -148,13 +134,13 @@ def test_logs_prints_the_function_log_and_follows_new_invocations(server, lambda
 
 
 def test_logs_of_an_unknown_function(server):
-    result = sluice("logs", "never-created", url=server.url)
+    result = run_sluice("logs", "never-created", url=server.url)
     assert result.returncode == 1
     assert "never-created" in result.stderr
 
 
 def test_client_commands_say_how_to_start_a_server_when_none_answers():
-    result = sluice("list", url="http://127.0.0.1:9")
+    result = run_sluice("list", url="http://127.0.0.1:9")
     assert result.returncode == 1
     assert "no Lambda endpoint answers at http://127.0.0.1:9" in result.stderr
     assert "sluice serve" in result.stderr

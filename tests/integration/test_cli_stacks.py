@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import unique
+from tests.conftest import run_sluice, unique
 
 TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
@@ -41,20 +39,8 @@ APP = "import os\n\ndef handler(event, context):\n    return os.environ['WORD']\
 
 def sluice(
     project: Path, *args: str, url: str | None, stdin: str = ""
-) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    if url:
-        env["AWS_ENDPOINT_URL"] = url
-    return subprocess.run(
-        [sys.executable, "-m", "sluice", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=project,
-        input=stdin,
-        check=False,
-    )
+) -> subprocess.CompletedProcess[str]:
+    return run_sluice(*args, url=url, cwd=project, stdin=stdin)
 
 
 def project(tmp_path: Path, template: str = TEMPLATE) -> Path:
