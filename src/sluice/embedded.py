@@ -1,7 +1,7 @@
 """A sluice server on a background thread, for programs that are not asyncio themselves.
 
-`sluice demo` uses it to run a real server and a synchronous boto3 client in one process;
-the client still talks to it over loopback HTTP, exactly as an outside client would.
+`sluice demo` uses it to serve the example stack while it deploys with boto3 and runs the
+example's client; both talk to it over loopback HTTP, exactly as outside clients would.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A Lambda runtime client for Python with response streaming, on the standard library only.
 
-Run it as the function's process: `python -m sluice_runtime` (on AWS, a `provided.al2023`
-custom runtime whose `bootstrap` is `exec python3 -m sluice_runtime`). It loads `_HANDLER`
+Run it as the function's process: `python -m sluice_runtime` (on AWS, from a managed Python
+runtime's `AWS_LAMBDA_EXEC_WRAPPER` script that execs `"$1" -m sluice_runtime`, with this
+package in the function's code). It loads `_HANDLER`
 and serves the Lambda Runtime API exactly as AWS's `awslambdaric` does for plain handlers::
 
     def handler(event, context):          # or async def

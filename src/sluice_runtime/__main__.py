@@ -1,6 +1,7 @@
 """`python -m sluice_runtime`: the process a Lambda function runs in.
 
-Usable as a `provided.al2023` custom runtime with `bootstrap` = `exec python3 -m sluice_runtime`.
+On AWS Lambda, started by an `AWS_LAMBDA_EXEC_WRAPPER` script in place of AWS's Python
+runtime client (see `examples/lambda-streaming-sdk-sam/python/sluice-stream`).
 """
 
 from __future__ import annotations

@@ -30,7 +30,10 @@ endpoint_option = click.option(
     "--endpoint-url",
     default=None,
     metavar="URL",
-    help=f"Lambda endpoint (default: AWS_ENDPOINT_URL, else {client.DEFAULT_ENDPOINT}).",
+    help=(
+        "Lambda endpoint (default: AWS_ENDPOINT_URL_LAMBDA, else AWS_ENDPOINT_URL, "
+        f"else {client.DEFAULT_ENDPOINT})."
+    ),
 )
 
 

@@ -3,8 +3,8 @@
  * (ResponseStream.js and HttpResponseStream.js of AWS's client; spec sections 4.4, 4.5).
  *
  * The stream is a facade over one `http.ClientRequest`: `POST .../response` with
- * `Lambda-Runtime-Function-Response-Mode: streaming`, `Transfer-Encoding: chunked` and
- * `Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body`, on a
+ * `Lambda-Runtime-Function-Response-Mode: streaming`, `Transfer-Encoding: chunked` and the
+ * two trailer names announced in `Trailer` (Node sends an array header as two lines), on a
  * connection of its own with Nagle's algorithm off. The connection opens at once, but the
  * request head leaves only with the first `write()` or `end()`, so `setContentType()`
  * works until then (afterwards: `Runtime.InvalidStreamingOperation`). Each `write()` is
