@@ -11,7 +11,9 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 if command -v npm >/dev/null 2>&1; then
     for dir in examples/lambda-streaming-sdk-sam tests/node; do
-        if [ ! -d "$dir/node_modules" ]; then
+        # Again whenever the lockfile is newer than the install it describes.
+        if [ ! -f "$dir/node_modules/.package-lock.json" ] \
+            || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
             (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
         fi
     done

@@ -7,6 +7,7 @@ Lambda-API ones against AWS itself).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import urllib.error
@@ -19,7 +20,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from sluice.errors import ServerUnreachable
+from sluice.errors import FunctionLookupFailed, ServerUnreachable
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:3001"
 DEFAULT_REGION = "us-east-1"
@@ -66,7 +67,7 @@ def resolve_function(lambda_client: Any, function: str) -> str:
     `sluice invoke HappyPathFunction` finds `stack-HappyPathFunction-Ab12Cd34Ef56`.
 
     Raises:
-        LookupError: no function, or several, match.
+        FunctionLookupFailed: no function, or several, match.
     """
     try:
         lambda_client.get_function_configuration(FunctionName=function)
@@ -81,8 +82,8 @@ def resolve_function(lambda_client: Any, function: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise LookupError(f"no function named {function}, and none whose name contains it")
-    raise LookupError(f"{function} could mean any of: {', '.join(sorted(matches))}")
+        raise FunctionLookupFailed(f"no function named {function}, and none whose name contains it")
+    raise FunctionLookupFailed(f"{function} could mean any of: {', '.join(sorted(matches))}")
 
 
 def unreachable(endpoint: str) -> ServerUnreachable:
@@ -100,20 +101,23 @@ def follow_logs(endpoint: str, function: str, *, follow: bool) -> Iterator[bytes
     same lines go to CloudWatch Logs.
 
     Raises:
-        ServerUnreachable: nothing listens at `endpoint`.
-        LookupError: the server knows no log of that function (message from the server).
+        ServerUnreachable: nothing listens at `endpoint`, or it stopped mid-way.
+        FunctionLookupFailed: the server refused (it knows no log of that function).
     """
     query = "?follow=true" if follow else ""
     url = f"{endpoint}/_sluice/logs/{urllib.parse.quote(function, safe='')}{query}"
     try:
         response = urllib.request.urlopen(url, timeout=None if follow else 30)
     except urllib.error.HTTPError as exc:
-        raise LookupError(_error_message(exc)) from exc
+        raise FunctionLookupFailed(_error_message(exc)) from exc
     except urllib.error.URLError as exc:
         raise unreachable(endpoint) from exc
     with response:
-        while piece := response.read1(65536):
-            yield piece
+        try:
+            while piece := response.read1(65536):
+                yield piece
+        except (http.client.HTTPException, ConnectionError) as exc:
+            raise ServerUnreachable(f"the server at {endpoint} stopped sending the log") from exc
 
 
 def _error_message(exc: urllib.error.HTTPError) -> str:

@@ -21,7 +21,8 @@ codes, HTTP statuses and message members lives in one table at the HTTP boundary
     ├── RuntimeApiMisuse           a function's runtime broke the Runtime API protocol
     ├── DeployError                a stack that cannot be deployed or deleted
     │   └── TemplateError          a template sluice cannot read (names resource, property)
-    └── ServerUnreachable          no sluice (or Lambda) endpoint answers at the address
+    ├── ServerUnreachable          no sluice (or Lambda) endpoint answers at the address
+    └── FunctionLookupFailed       a client command cannot tell which function was meant
 """
 
 from __future__ import annotations
@@ -121,3 +122,7 @@ class TemplateError(DeployError):
 
 class ServerUnreachable(SluiceError):
     """Nothing answers at the endpoint a client command was pointed at."""
+
+
+class FunctionLookupFailed(SluiceError):
+    """A function argument of a client command matches no function, or several."""

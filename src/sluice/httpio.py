@@ -128,6 +128,17 @@ class HttpConnection:
     async def end_stream(self) -> None:
         await self._write(self._h11.send(h11.EndOfMessage()))
 
+    async def wait_peer_closed(self) -> None:
+        """Return once the peer has closed the connection.
+
+        For long-lived responses that read nothing more from the client (a log follow):
+        without this, a client that left is noticed only at the next write. Whatever the
+        peer sends meanwhile is dropped, so send such responses with `Connection: close`.
+        """
+        with contextlib.suppress(ConnectionError):
+            while await self._reader.read(READ_SIZE):
+                pass
+
     @property
     def reusable(self) -> bool:
         return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
-from tests.conftest import create_function, run_sluice, unique
+from tests.conftest import client_for, create_function, run_sluice, start_server, unique
 
 STREAMER = """
 import json
@@ -144,3 +145,59 @@ def test_client_commands_say_how_to_start_a_server_when_none_answers():
     assert result.returncode == 1
     assert "no Lambda endpoint answers at http://127.0.0.1:9" in result.stderr
     assert "sluice serve" in result.stderr
+
+
+def _close_wait_sockets(port: int) -> int:
+    """Server-side connections on `port` whose client has gone (TCP state CLOSE_WAIT)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "08":
+                    count += 1
+    return count
+
+
+def test_a_follower_that_hangs_up_is_let_go_at_once(tmp_path):
+    server = start_server(tmp_path / "data")
+    try:
+        client = client_for(server.url)
+        name = unique("quiet")
+        create_function(client, name, {"app.py": STREAMER})
+        port = int(server.url.rsplit(":", 1)[1])
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(f"GET /_sluice/logs/{name}?follow=true HTTP/1.1\r\n".encode())
+                sock.sendall(b"Host: x\r\n\r\n")
+                assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+        deadline = time.monotonic() + 5
+        while _close_wait_sockets(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _close_wait_sockets(port) == 0
+    finally:
+        assert server.stop() == 0
+
+
+def test_following_ends_with_one_line_when_the_server_stops(tmp_path):
+    server = start_server(tmp_path / "data")
+    try:
+        client = client_for(server.url)
+        name = unique("stopping")
+        create_function(client, name, {"app.py": STREAMER})
+        client.invoke(FunctionName=name, Payload=b'{"words": ["w"]}')
+        with subprocess.Popen(
+            [sys.executable, "-m", "sluice", "logs", name, "-f", "--endpoint-url", server.url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as follower:
+            assert follower.stdout is not None and follower.stderr is not None
+            assert "START RequestId:" in follower.stdout.readline()
+            server.stop()
+            assert follower.wait(15) == 1
+            error = follower.stderr.read()
+        assert error == f"sluice: the server at {server.url} stopped sending the log\n"
+    finally:
+        server.stop()

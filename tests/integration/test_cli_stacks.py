@@ -72,7 +72,13 @@ def test_deploy_reports_functions_skipped_resources_and_outputs(server, lambda_c
     assert lambda_client.invoke(FunctionName=name)["Payload"].read() == b'"hi"'
 
     again = sluice(
-        folder, "deploy", "--stack-name", stack, "--parameter-overrides", "Word=yo", url=server.url
+        folder,
+        "deploy",
+        "--stack-name",
+        stack,
+        "--parameter-overrides",
+        "ParameterKey=Word,ParameterValue=yo",
+        url=server.url,
     )
     assert again.returncode == 0, again.stderr
     assert "updated  EchoFunction" in again.stdout and name in again.stdout

@@ -73,3 +73,20 @@ def test_a_custom_runtime_without_bootstrap_fails_init(lambda_client):
     error = json.loads(result["Payload"].read())
     assert error["errorType"] == "Runtime.InvalidEntrypoint"
     assert "Couldn't find valid bootstrap(s)" in error["errorMessage"]
+
+
+def test_a_node_function_runs_through_its_wrapper(lambda_client):
+    name = unique("nodewrap")
+    files = {"index.js": "exports.handler = async () => process.env.WRAPPED_BY;", "wrap": WRAPPER}
+    lambda_client.create_function(
+        FunctionName=name,
+        Runtime="nodejs20.x",
+        Role="arn:aws:iam::000000000000:role/lambda-role",
+        Handler="index.handler",
+        Code={"ZipFile": make_zip(files, ("wrap",))},
+        Environment={"Variables": {"AWS_LAMBDA_EXEC_WRAPPER": "/var/task/wrap"}},
+    )
+    result = lambda_client.invoke(FunctionName=name)
+    assert "FunctionError" not in result
+    # node, its four V8 flags and bootstrap.js
+    assert json.loads(result["Payload"].read()) == "wrapper saw 6 arguments"

@@ -16,13 +16,17 @@ import itertools
 import json
 import os
 import re
+import shutil
+import subprocess
 import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+import sluice.runtimes
 from tests.conftest import create_function, unique
 
 RUNTIME = "nodejs20.x"
@@ -779,3 +783,50 @@ def test_context_and_environment(lambda_client, buffered):
     env = context["env"]
     assert env["handler"] == "app.context" and env["taskRoot"] == env["cwd"]
     assert env["execution"] == "AWS_Lambda_nodejs20.x"
+
+
+# --- Where and how the runtime itself runs -----------------------------------------------
+
+
+def test_v8_heap_is_sized_from_memory_size_as_on_aws(lambda_client):
+    """128 MB of MemorySize gives V8 about 123 MB of old space: 200 MB cannot fit."""
+    name = unique("node-oom")
+    greedy = """
+        exports.handler = async () => {
+          const hoard = [];
+          for (let i = 0; i < 200; i++) hoard.push(new Array(131072).fill(i + 0.5));
+          return hoard.length;
+        };
+    """
+    create_function(
+        lambda_client,
+        name,
+        {"index.js": textwrap.dedent(greedy)},
+        Runtime="nodejs20.x",
+        Handler="index.handler",
+        MemorySize=128,
+    )
+    result = lambda_client.invoke(FunctionName=name)
+    assert result["FunctionError"] == "Unhandled"
+    assert json.loads(result["Payload"].read())["errorType"] == "Runtime.ExitError"
+    lambda_client.update_function_configuration(FunctionName=name, MemorySize=512)
+    roomy = lambda_client.invoke(FunctionName=name)
+    assert json.loads(roomy["Payload"].read()) == 200
+
+
+def test_bootstrap_stays_commonjs_under_an_es_module_project(tmp_path):
+    """sluice installed in a `.venv` inside a `"type": "module"` Node project."""
+    project = tmp_path / "project"
+    shutil.copytree(Path(sluice.runtimes.__file__).parent / "node", project / "venv" / "node")
+    (project / "package.json").write_text('{"type": "module"}')
+    result = subprocess.run(
+        ["node", str(project / "venv" / "node" / "bootstrap.js")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9", "_HANDLER": "index.handler"},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert "ES module scope" not in result.stderr
+    assert "Runtime.ImportModuleError" in result.stdout + result.stderr

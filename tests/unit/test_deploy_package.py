@@ -90,6 +90,13 @@ def test_zip_file_sent_as_is(tmp_path):
     assert package_path(path, "here") == path.read_bytes()
 
 
+def test_a_file_that_is_a_zip_by_content_only_is_packaged_as_a_file(tmp_path):
+    path = tmp_path / "tool.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("app.py", "x")
+    assert set(_entries(package_path(path, "here"))) == {"tool.whl"}
+
+
 def test_single_file_zipped_alone(code):
     assert _entries(package_path(code / "bootstrap", "here")) == {
         "bootstrap": (0o755, b"#!/bin/sh\nexec python3 -m sluice_runtime\n")

@@ -47,5 +47,5 @@ def talking_to(endpoint: str) -> Iterator[None]:
     except botocore.exceptions.ClientError as exc:
         error = exc.response.get("Error", {})
         fail(f"{error.get('Code', 'Error')}: {error.get('Message', exc)}")
-    except (SluiceError, LookupError) as exc:
-        fail(str(exc).strip("'\""))
+    except SluiceError as exc:
+        fail(str(exc))

@@ -10,10 +10,11 @@ import signal
 import sys
 from pathlib import Path
 
+import botocore.exceptions
 import click
 
 from sluice.cli._common import EXIT_CONFIG, fail, warn
-from sluice.errors import ConfigError
+from sluice.errors import ConfigError, SluiceError
 from sluice.server import LambdaServer, ServerConfig
 
 
@@ -106,13 +107,16 @@ def serve(
 )
 def demo(runtime: str | None, example_dir: Path | None) -> None:
     """Run the lambda-streaming-sdk-sam pattern end to end on an embedded server:
-    deploy the example stack, run its SDK client, delete the stack."""
+    deploy the example stack, run its SDK client, delete the stack. Needs a checkout of
+    sluice (the example lives in its examples/ folder) or --example-dir."""
     from sluice import demo as pattern
 
     try:
         ok = pattern.run(click.echo, example_dir or pattern.EXAMPLE, runtime)
     except ConfigError as exc:
         fail(str(exc), EXIT_CONFIG)
+    except (SluiceError, botocore.exceptions.ClientError) as exc:
+        fail(f"demo: {exc}")
     if not ok:
         fail("demo: an outcome differed from the pattern's README")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,16 @@ import click
 from sluice import client
 from sluice.cli._common import endpoint_option, fail, talking_to
 
+_CFN_STYLE = re.compile(r"ParameterKey=([^,]+),ParameterValue=(.*)")
+
 
 def _parameter_overrides(values: tuple[str, ...]) -> dict[str, str]:
-    """`K=V` pairs, given one per option or space-separated in one, as `sam deploy` takes."""
+    """`K=V` pairs (or CloudFormation's `ParameterKey=K,ParameterValue=V`), one per option
+    or space-separated in one, the forms `sam deploy` takes."""
     overrides = {}
     for pair in (item for value in values for item in shlex.split(value)):
-        key, sep, val = pair.partition("=")
+        cfn = _CFN_STYLE.fullmatch(pair)
+        key, sep, val = (cfn.group(1), "=", cfn.group(2)) if cfn else pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(
                 f"{pair!r} is not KEY=VALUE", param_hint="--parameter-overrides"
@@ -27,7 +32,8 @@ def _parameter_overrides(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _default_template() -> Path:
-    for name in ("template.yaml", "template.yml", "template.json"):
+    """What `sam deploy` picks: the output of `sam build` first, then the source template."""
+    for name in (".aws-sam/build/template.yaml", "template.yaml", "template.yml", "template.json"):
         if Path(name).is_file():
             return Path(name)
     return Path("template.yaml")
@@ -40,7 +46,8 @@ def _default_template() -> Path:
     "-t",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="SAM or CloudFormation template (default: template.yaml here).",
+    help="SAM or CloudFormation template (default: .aws-sam/build/template.yaml, else "
+    "template.yaml here).",
 )
 @click.option(
     "--parameter-overrides",
@@ -97,15 +104,20 @@ def delete(stack_name: str, no_prompts: bool, endpoint_url: str | None) -> None:
     from sluice import deploy as stacks
 
     endpoint = client.endpoint_url(endpoint_url)
-    if not no_prompts and not click.confirm(
-        f"Are you sure you want to delete the stack {stack_name} at {endpoint}?"
-    ):
-        return
     with talking_to(endpoint):
-        deleted = stacks.delete(client.lambda_client(endpoint), stack_name)
-    if not deleted:
-        click.echo(f"Stack {stack_name} has no functions at {endpoint}; nothing to delete")
-        return
+        lambda_client = client.lambda_client(endpoint)
+        functions = stacks.stack_functions(lambda_client, stack_name)
+        if not functions:
+            click.echo(f"Stack {stack_name} has no functions at {endpoint}; nothing to delete")
+            return
+        if not no_prompts:
+            for logical_id, name in sorted(functions.items()):
+                click.echo(f"  {logical_id:<32} {name}")
+            if not click.confirm(
+                f"Are you sure you want to delete the stack {stack_name} at {endpoint}?"
+            ):
+                return
+        deleted = stacks.delete(lambda_client, stack_name)
     for name in deleted:
         click.echo(f"  {click.style('deleted ', fg='red')} {name}")
     click.echo("\nDeleted successfully")

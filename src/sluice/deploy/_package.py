@@ -35,7 +35,9 @@ def package_path(path: Path, where: str) -> bytes:
         if path.is_dir():
             return _zip_entries(_folder_entries(path))
         if path.is_file():
-            if zipfile.is_zipfile(path):
+            # A ready archive is uploaded as it is, as `sam deploy` does for these suffixes;
+            # any other file (even one that happens to be a zip: .whl, .docx) is zipped.
+            if path.suffix.lower() in (".zip", ".jar") and zipfile.is_zipfile(path):
                 return path.read_bytes()
             return _zip_entries([(path.name, path)])
     except OSError as exc:

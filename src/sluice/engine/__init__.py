@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ _logger = logging.getLogger("sluice.engine")
 
 # Throttled async (Event) invocations are retried, as Lambda's internal queue does.
 _ASYNC_RETRY_SECONDS = 0.2
+# A bare function name, as the Lambda API allows it; it also names the function's log file.
+_FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,140}")
 # At shutdown, how long invocations of stopped environments get to write END/REPORT.
 _SHUTDOWN_FINALIZE_SECONDS = 1.0
 
@@ -73,7 +76,7 @@ class Engine:
         self._envs: dict[str, list[Environment]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
-        self._warned: dict[str, bool] = {}
+        self._warned: set[str] = set()
         self._log_written = asyncio.Event()
         config.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -109,6 +112,8 @@ class Engine:
 
     async def _acquire(self, request: InvokeRequest) -> Environment:
         spec = request.function
+        if spec.runtime not in self._warned:
+            await self._warn_version(spec)
         envs = self._envs.setdefault(spec.name, [])
         envs[:] = [env for env in envs if env.alive]
         for env in envs:
@@ -119,16 +124,17 @@ class Engine:
             self._spawn_task(env.stop())  # warm, but for code or configuration now replaced
         if len(envs) >= self.config.concurrency_limit:
             raise TooManyRequests("Rate Exceeded.")
-        self._warn_version(spec)
         env = Environment(spec, request.region, self.config.stop_grace)
         envs.append(env)
         await env.start()
         return env
 
-    def _warn_version(self, spec: FunctionSpec) -> None:
-        message = _runtimes.version_warning(spec, self._warned)
+    async def _warn_version(self, spec: FunctionSpec) -> None:
+        """Once per runtime. Asking `node --version` blocks, so it runs off the loop that
+        carries every stream."""
+        self._warned.add(spec.runtime)
+        message = await asyncio.to_thread(_runtimes.version_warning, spec)
         if message:
-            self._warned[spec.runtime] = True
             self._warn(message)
 
     async def _supervise(self, env: Environment, invocation: Invocation) -> None:
@@ -167,7 +173,13 @@ class Engine:
         self._log_written = asyncio.Event()
 
     def log_file(self, name: str) -> Path:
-        """Where a function's log is kept; `name` must be a validated function name."""
+        """Where a function's log is kept.
+
+        Raises:
+            ValueError: `name` is not a plain function name (a path would escape the folder).
+        """
+        if not _FUNCTION_NAME.fullmatch(name):
+            raise ValueError(f"not a function name: {name!r}")
         return self.config.log_dir / f"{name}.log"
 
     async def log_written(self) -> None:

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -166,10 +165,8 @@ def _runtime_client_path() -> str:
     return str(Path(sluice_runtime.__file__).resolve().parent.parent)
 
 
-def version_warning(spec: FunctionSpec, known: Mapping[str, bool]) -> str | None:
+def version_warning(spec: FunctionSpec) -> str | None:
     """A one-line warning when the function asks for another Python or Node.js than ours."""
-    if known.get(spec.runtime):
-        return None
     if spec.runtime in PYTHON_RUNTIMES:
         ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
     elif spec.runtime in NODE_RUNTIMES:

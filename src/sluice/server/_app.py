@@ -7,6 +7,7 @@ error responses here and nowhere else; anything unexpected becomes a `ServiceExc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -22,7 +23,6 @@ from sluice import httpio
 from sluice.engine import Engine
 from sluice.errors import (
     ApiError,
-    FunctionNotFound,
     InvalidRequestContent,
     ResourceNotFound,
     ServiceFailure,
@@ -213,13 +213,31 @@ class LambdaApi:
         name = self._ref(call).name
         path = self.engine.log_file(name)
         if not path.is_file() and self.store.get_function(name) is None:
-            raise FunctionNotFound(f"Function not found: {call.ctx.function_arn(name)}")
-        await call.conn.start_stream(200, [("Content-Type", "text/plain; charset=utf-8")])
+            raise call.ctx.not_found(name)
+        follow = call.param("follow") == "true"
+        headers = [("Content-Type", "text/plain; charset=utf-8")]
+        await call.conn.start_stream(
+            200, [*headers, ("Connection", "close")] if follow else headers
+        )
         offset = await self._send_log_from(call, path, 0)
-        while call.param("follow") == "true":
-            await self.engine.log_written()
-            offset = await self._send_log_from(call, path, offset)
-        await call.conn.end_stream()
+        if follow:
+            await self._follow_log(call, path, offset)
+        else:
+            await call.conn.end_stream()
+
+    async def _follow_log(self, call: Call, path: Path, offset: int) -> None:
+        """Send what each invocation appends until the client goes away."""
+        gone = asyncio.ensure_future(call.conn.wait_peer_closed())
+        try:
+            while True:
+                written = asyncio.ensure_future(self.engine.log_written())
+                await asyncio.wait({gone, written}, return_when=asyncio.FIRST_COMPLETED)
+                written.cancel()
+                if gone.done():
+                    return
+                offset = await self._send_log_from(call, path, offset)
+        finally:
+            gone.cancel()
 
     @staticmethod
     async def _send_log_from(call: Call, path: Path, offset: int) -> int:
