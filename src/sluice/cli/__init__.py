@@ -1,8 +1,9 @@
 """The `sluice` command: parses arguments, prints, and owns exit codes.
 
-This package is the only place that exits the process. Settings become typed config here
-and nowhere else; the environment is read through `click`'s `envvar` so tests can inject
-it. One module per family of commands: the server (`serve`, `demo`), stacks (`deploy`,
+This package is the only place that exits the process. Server settings become typed config
+here and nowhere else, read from the environment through `click`'s `envvar`; the client
+commands find their endpoint as the AWS SDKs do (`sluice.client.endpoint_url`). One module
+per family of commands: the server (`serve`, `demo`), stacks (`deploy`,
 `delete`) and functions (`invoke`, `list`, `logs`).
 """
 
