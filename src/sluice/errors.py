@@ -11,6 +11,7 @@ codes, HTTP statuses and message members lives in one table at the HTTP boundary
     │   ├── FunctionNotFound       no such function (or qualifier)
     │   ├── ResourceNotFound       no such route, tag target or other resource
     │   ├── FunctionExists         CreateFunction of a name already taken
+    │   ├── FunctionUrlExists      CreateFunctionUrlConfig for a function that has a URL
     │   ├── InvalidParameter       a value AWS would call invalid
     │   ├── ValidationFailed       a value outside the service model's constraints
     │   ├── InvalidRequestContent  a body that is not the JSON the operation needs
@@ -61,6 +62,10 @@ class ResourceNotFound(ApiError):
 
 class FunctionExists(ApiError):
     """CreateFunction for a name that is already taken."""
+
+
+class FunctionUrlExists(ApiError):
+    """CreateFunctionUrlConfig for a function that already has a URL."""
 
 
 class InvalidParameter(ApiError):

@@ -28,6 +28,7 @@ ERROR_TABLE: dict[type[errors.ApiError], AwsError] = {
     errors.FunctionNotFound: AwsError("ResourceNotFoundException", 404, "Message"),
     errors.ResourceNotFound: AwsError("ResourceNotFoundException", 404, "Message"),
     errors.FunctionExists: AwsError("ResourceConflictException", 409),
+    errors.FunctionUrlExists: AwsError("ResourceConflictException", 409),
     errors.InvalidParameter: AwsError("InvalidParameterValueException", 400),
     # Not in Lambda's model, but what the service answers for constraint violations
     # ("1 validation error detected: ..."); botocore reads the code from the header.

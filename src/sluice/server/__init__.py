@@ -69,6 +69,7 @@ class LambdaServer:
         except OSError as exc:
             await self.close()
             raise ConfigError(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+        api.control.port = port  # FunctionUrl names the port actually bound
         host = config.host if ":" not in config.host else f"[{config.host}]"
         self.url = f"http://{host}:{port}"
         return self.url

@@ -70,6 +70,7 @@ def route(method: str, pattern: str) -> Callable[[Operation], Operation]:
 _LOG_BLOCK = 1024 * 1024
 _FN = r"/2015-03-31/functions/(?P<name>[^/]+)"
 _TAGS = r"/2017-03-31/tags/(?P<resource>.+)"
+_URL = r"/2021-10-31/functions/(?P<name>[^/]+)/url"
 
 
 class LambdaApi:
@@ -195,6 +196,42 @@ class LambdaApi:
     @route("GET", _TAGS)
     async def list_tags(self, call: Call) -> None:
         await self._reply(call, *self.control.list_tags(call.ctx, call.groups["resource"]))
+
+    @route("POST", _URL)
+    async def create_function_url_config(self, call: Call) -> None:
+        body = await self._json_body(call)
+        reply = self.control.create_function_url(
+            call.ctx, call.groups["name"], call.param("Qualifier"), body
+        )
+        await self._reply(call, *reply)
+
+    @route("GET", _URL)
+    async def get_function_url_config(self, call: Call) -> None:
+        reply = self.control.get_function_url(
+            call.ctx, call.groups["name"], call.param("Qualifier")
+        )
+        await self._reply(call, *reply)
+
+    @route("PUT", _URL)
+    async def update_function_url_config(self, call: Call) -> None:
+        body = await self._json_body(call)
+        reply = self.control.update_function_url(
+            call.ctx, call.groups["name"], call.param("Qualifier"), body
+        )
+        await self._reply(call, *reply)
+
+    @route("DELETE", _URL)
+    async def delete_function_url_config(self, call: Call) -> None:
+        reply = self.control.delete_function_url(
+            call.ctx, call.groups["name"], call.param("Qualifier")
+        )
+        await self._reply(call, *reply)
+
+    @route("GET", _URL + "s")
+    async def list_function_url_configs(self, call: Call) -> None:
+        query = {k: v[-1] for k, v in call.query.items()}
+        reply = self.control.list_function_urls(call.ctx, call.groups["name"], query)
+        await self._reply(call, *reply)
 
     @route("GET", r"/_sluice/code/(?P<sha>[0-9a-f]{64})\.zip")
     async def download_code(self, call: Call) -> None:

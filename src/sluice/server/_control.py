@@ -1,8 +1,13 @@
-"""The Lambda control plane: functions, their code and configuration, and tags.
+"""The Lambda control plane: functions, their code and configuration, tags, and URLs.
 
 Each operation takes the parsed request and returns `(status, body)`; errors are raised
 as `sluice.errors.ApiError` and rendered at the HTTP boundary. Updates retire warm
 environments lazily: the engine compares revisions and never reuses a stale one.
+
+A function has at most one URL, its unqualified (`$LATEST`) one; sluice has no aliases, so
+a URL `Qualifier` never names anything. The store keeps the URL's id; `FunctionUrl` is
+built per response from it, the caller's region (as ARNs are) and the port the server
+bound, which `LambdaServer.start` sets as `ControlPlane.port`.
 """
 
 from __future__ import annotations
@@ -13,15 +18,25 @@ import binascii
 import time
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sluice.engine import Engine, FunctionSpec
-from sluice.errors import InvalidParameter, InvalidRequestContent, ValidationFailed
+from sluice.errors import (
+    ApiError,
+    FunctionNotFound,
+    FunctionUrlExists,
+    InvalidParameter,
+    InvalidRequestContent,
+    ResourceNotFound,
+    ValidationFailed,
+)
+from sluice.protocol import function_url as fu
 from sluice.server import _validate
 from sluice.server._context import FunctionRef, RequestContext, parse_function_name
-from sluice.store import FunctionRecord, Store
+from sluice.store import FunctionRecord, FunctionUrlRecord, Store, UrlCreation
 
 PAGE_SIZE = 50
 # Lambda accepts at most 50 MB of zipped code in a direct upload (base64 in the JSON body).
@@ -29,11 +44,26 @@ MAX_ZIP_BYTES = 50 * 1024 * 1024
 
 Reply = tuple[int, Mapping[str, Any] | None]
 
+# AWS's words for a URL operation's missing function (Create, Update, List) and missing URL
+# or function (Get, Delete), recorded in LocalStack's test_lambda_api.snapshot.json,
+# TestLambdaUrl::test_url_config_exceptions and ::test_url_config_list_paging (2023-11-20).
+NO_FUNCTION = "Function does not exist"
+NO_RESOURCE = "The resource you requested does not exist."
+URL_QUALIFIER_MISMATCH = (
+    "The derived qualifier from the function name does not match the specified qualifier."
+)
+
 
 def _now() -> str:
     """LastModified in Lambda's format: `2019-08-14T22:26:11.234+0000`."""
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+0000"
+
+
+def _url_now() -> str:
+    """A URL's CreationTime/LastModifiedTime as AWS writes them: `2022-07-07T15:19:41.225854Z`
+    (microseconds, `Z`; real output in turbot/steampipe-plugin-aws pull request 1146)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _decode_zip(code: object) -> bytes:
@@ -63,6 +93,10 @@ class ControlPlane:
     def __init__(self, store: Store, engine: Engine) -> None:
         self._store = store
         self._engine = engine
+        # Where function URLs are served: the port `LambdaServer.start` bound (0 until then)
+        # under `*.lambda-url.<region>.<url_host_suffix>`.
+        self.port = 0
+        self.url_host_suffix = fu.DEFAULT_HOST_SUFFIX
 
     # Lookup ---------------------------------------------------------------------------
 
@@ -243,6 +277,144 @@ class ControlPlane:
     def list_tags(self, ctx: RequestContext, resource: str) -> Reply:
         record = self._tag_target(ctx, resource)
         return 200, {"Tags": dict(record.tags)}
+
+    # Function URLs --------------------------------------------------------------------
+
+    def url_config(self, ctx: RequestContext, url: FunctionUrlRecord) -> dict[str, Any]:
+        """FunctionUrlConfig as Get, Update and List answer it (Cors only when set)."""
+        body: dict[str, Any] = {
+            "FunctionUrl": fu.function_url(url.url_id, ctx.region, self.url_host_suffix, self.port),
+            "FunctionArn": ctx.function_arn(url.function_name),
+            "AuthType": url.auth_type,
+            "CreationTime": url.creation_time,
+            "LastModifiedTime": url.last_modified_time,
+            "InvokeMode": url.invoke_mode,
+        }
+        if url.cors is not None:
+            body["Cors"] = dict(url.cors)
+        return body
+
+    def function_url_by_id(self, url_id: str) -> tuple[FunctionUrlRecord, FunctionRecord] | None:
+        """The URL a request's host (or path form) names, with its function; None if no URL
+        has that id. For the data plane: `spec(record)` runs it, `url.cors` feeds
+        `fu.CorsConfig.from_api`."""
+        url = self._store.function_url_by_id(url_id)
+        record = None if url is None else self._store.get_function(url.function_name)
+        return None if url is None or record is None else (url, record)
+
+    def _url_target(
+        self, ctx: RequestContext, raw: str, qualifier: str | None, missing: ApiErrorFactory
+    ) -> str:
+        """The function a URL operation names; `missing()` is that operation's not-found.
+
+        An alias (the only qualifier the API allows) never exists here, so it is missing too.
+        """
+        _validate.url_qualifier(qualifier)
+        try:
+            ref = parse_function_name(raw, ctx)
+        except FunctionNotFound:  # an ARN of another account or region
+            raise missing() from None
+        _validate.url_qualifier(ref.qualifier)
+        if qualifier is not None and ref.qualifier is not None and qualifier != ref.qualifier:
+            raise InvalidParameter(URL_QUALIFIER_MISMATCH)
+        if (qualifier or ref.qualifier) is not None:
+            raise missing()
+        return ref.name
+
+    def create_function_url(
+        self, ctx: RequestContext, raw: str, qualifier: str | None, body: dict[str, Any]
+    ) -> Reply:
+        settings = _validate.url_settings(body, creating=True)
+        name = self._url_target(ctx, raw, qualifier, _no_function)
+        now = _url_now()
+        url = FunctionUrlRecord(
+            function_name=name,
+            url_id=fu.new_url_id(),
+            auth_type=settings["AuthType"],
+            invoke_mode=settings.get("InvokeMode", "BUFFERED"),
+            cors=settings.get("Cors"),
+            creation_time=now,
+            last_modified_time=now,
+        )
+        created = self._store.create_function_url(url)
+        if created is UrlCreation.NO_FUNCTION:
+            raise _no_function()
+        if created is UrlCreation.ALREADY_EXISTS:
+            raise FunctionUrlExists(
+                f"Failed to create function url config for [functionArn = "
+                f"{ctx.function_arn(name)}]. Error message:  "
+                "FunctionUrlConfig exists for this Lambda function"
+            )
+        reply = self.url_config(ctx, url)
+        # AWS's create answer has no LastModifiedTime, and InvokeMode only when it was
+        # given (recorded: LocalStack test_lambda.snapshot.json, TestLambdaURL, 2025-11-24).
+        del reply["LastModifiedTime"]
+        if "InvokeMode" not in settings:
+            del reply["InvokeMode"]
+        return 201, reply
+
+    def get_function_url(self, ctx: RequestContext, raw: str, qualifier: str | None) -> Reply:
+        name = self._url_target(ctx, raw, qualifier, _no_resource)
+        url = self._store.get_function_url(name)
+        if url is None:
+            raise _no_resource()
+        return 200, self.url_config(ctx, url)
+
+    def update_function_url(
+        self, ctx: RequestContext, raw: str, qualifier: str | None, body: dict[str, Any]
+    ) -> Reply:
+        """Members left out keep their values; `Cors` replaces the settings as a whole."""
+        settings = _validate.url_settings(body, creating=False)
+        name = self._url_target(ctx, raw, qualifier, _no_function)
+        if self._store.get_function(name) is None:
+            raise _no_function()
+        url = self._store.get_function_url(name)
+        if url is None:
+            raise _no_resource()
+        updated = replace(
+            url,
+            auth_type=settings.get("AuthType", url.auth_type),
+            invoke_mode=settings.get("InvokeMode", url.invoke_mode),
+            cors=settings.get("Cors", url.cors),
+            last_modified_time=_url_now(),
+        )
+        self._store.replace_function_url(updated)
+        return 200, self.url_config(ctx, updated)
+
+    def delete_function_url(self, ctx: RequestContext, raw: str, qualifier: str | None) -> Reply:
+        name = self._url_target(ctx, raw, qualifier, _no_resource)
+        if not self._store.delete_function_url(name):
+            raise _no_resource()
+        return 204, None
+
+    def list_function_urls(self, ctx: RequestContext, raw: str, query: Mapping[str, str]) -> Reply:
+        """The function's URLs (at most its one), paged by an opaque marker."""
+        limit = _validate.url_max_items(query.get("MaxItems"))
+        name = self._url_target(ctx, raw, None, _no_function)
+        if self._store.get_function(name) is None:
+            raise _no_function()
+        after = _read_marker(query.get("Marker"))
+        url = self._store.get_function_url(name)
+        # Keyed by qualifier, as AWS pages a function's URLs; here only "$LATEST" exists.
+        keyed = [("$LATEST", url)] if url is not None else []
+        remaining = [(key, item) for key, item in keyed if after is None or key > after]
+        body: dict[str, Any] = {
+            "FunctionUrlConfigs": [self.url_config(ctx, item) for _, item in remaining[:limit]]
+        }
+        if len(remaining) > limit:
+            body["NextMarker"] = _make_marker(remaining[limit - 1][0])
+        return 200, body
+
+
+ApiErrorFactory = Callable[[], ApiError]
+
+
+def _no_function() -> ApiError:
+    return FunctionNotFound(NO_FUNCTION)
+
+
+def _no_resource() -> ApiError:
+    return ResourceNotFound(NO_RESOURCE)
 
 
 def _make_marker(name: str) -> str:

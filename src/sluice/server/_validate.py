@@ -1,4 +1,5 @@
-"""Checks of CreateFunction / UpdateFunctionConfiguration input, with AWS's messages.
+"""Checks of CreateFunction / UpdateFunctionConfiguration and function URL input, with
+AWS's messages.
 
 Constraint violations from the service model become `ValidationFailed`
 (`ValidationException`, "1 validation error detected: ..."); values the model allows but
@@ -24,6 +25,13 @@ _NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _HANDLER = re.compile(r"^[^\s]{1,128}$")
 _ENV_KEY = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
+# FunctionUrlQualifier in the Lambda model: an alias name; neither $LATEST nor a version.
+_URL_QUALIFIER = re.compile(r"(?!\d+\Z)[0-9a-zA-Z-_]{1,128}")
+AUTH_TYPES = ("NONE", "AWS_IAM")  # the model's order; AWS's own wording is unrecorded
+# The order AWS's message lists them in (recorded, LocalStack test_lambda.snapshot.json,
+# TestLambdaURL::test_lambda_url_invalid_invoke_mode, 2025-11-24).
+INVOKE_MODES = ("RESPONSE_STREAM", "BUFFERED")
+URL_PAGE_LIMIT = 50  # ListFunctionUrlConfigs' MaxItems: 1..50 in the model
 _MODEL_RUNTIMES = frozenset(
     {f"nodejs{v}" for v in ("", "4.3", "6.10", "8.10", "10.x", "12.x", "14.x", "16.x", "18.x")}
     | {f"nodejs{v}.x" for v in (20, 22, 24, 26)}
@@ -205,3 +213,118 @@ def configuration(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         config.setdefault("Description", "")
         config.setdefault("Environment", {})
     return config
+
+
+# -- function URLs ------------------------------------------------------------------------
+
+
+def url_qualifier(value: str | None) -> None:
+    """A URL's `Qualifier` must be an alias name; `$LATEST` and versions are refused as AWS
+    refuses them (recorded: LocalStack test_lambda_api.snapshot.json,
+    TestLambdaUrl::test_url_config_exceptions, `*_qualifier_latest`, `*_qualifier_version`)."""
+    if value is not None and not _URL_QUALIFIER.fullmatch(value):
+        raise _violation(
+            value,
+            "qualifier",
+            "Member must satisfy regular expression pattern: ((?!^\\d+$)^[0-9a-zA-Z-_]+$)",
+        )
+
+
+def _enum(value: object, member: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise _violation(
+            value, member, f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+        )
+    return value
+
+
+def _strings(value: object, member: str, max_items: int, min_len: int, max_len: int) -> list[str]:
+    """A list of strings within the model's `max` items and string lengths."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidRequestContent(
+            f"Could not parse request body into json: {member} must be a list of strings"
+        )
+    if len(value) > max_items:
+        shown = "[" + ", ".join(value) + "]"
+        raise _violation(
+            shown, member, f"Member must have length less than or equal to {max_items}"
+        )
+    for item in value:
+        if len(item) > max_len:
+            raise _violation(
+                item, f"{member}.member", f"Member must have length less than or equal to {max_len}"
+            )
+        if len(item) < min_len:
+            raise _violation(
+                item,
+                f"{member}.member",
+                f"Member must have length greater than or equal to {min_len}",
+            )
+    return value
+
+
+# Cors member → (JSON member path, max items, min and max string length), from the model's
+# AllowMethodsList/Method, AllowOriginsList/Origin and HeadersList/Header shapes.
+_CORS_LISTS = {
+    "AllowHeaders": ("cors.allowHeaders", 100, 0, 1024),
+    "AllowMethods": ("cors.allowMethods", 6, 0, 6),
+    "AllowOrigins": ("cors.allowOrigins", 100, 1, 253),
+    "ExposeHeaders": ("cors.exposeHeaders", 100, 0, 1024),
+}
+
+
+def url_cors(value: object) -> dict[str, Any] | None:
+    """The `Cors` structure, each member checked; only the members given are kept (AWS
+    echoes them so). An empty structure means no CORS settings, None."""
+    if not isinstance(value, Mapping):
+        raise InvalidRequestContent(
+            "Could not parse request body into json: Cors must be an object"
+        )
+    cors: dict[str, Any] = {}
+    credentials = value.get("AllowCredentials")
+    if credentials is not None:
+        if not isinstance(credentials, bool):
+            raise InvalidRequestContent(
+                "Could not parse request body into json: AllowCredentials must be a boolean"
+            )
+        cors["AllowCredentials"] = credentials
+    for key, (member, max_items, min_len, max_len) in _CORS_LISTS.items():
+        if value.get(key) is not None:
+            cors[key] = _strings(value[key], member, max_items, min_len, max_len)
+    if value.get("MaxAge") is not None:
+        cors["MaxAge"] = _int_in(value["MaxAge"], "cors.maxAge", 0, 86400)
+    return cors or None
+
+
+def url_settings(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """`AuthType`, `InvokeMode` and `Cors` as present in `body`, each checked.
+
+    `AuthType` is required when creating. `Cors` maps to None when it is given empty.
+    """
+    settings: dict[str, Any] = {}
+    if body.get("AuthType") is not None:
+        settings["AuthType"] = _enum(body["AuthType"], "authType", AUTH_TYPES)
+    elif creating:
+        raise _violation(None, "authType", "Member must not be null")
+    if body.get("InvokeMode") is not None:
+        settings["InvokeMode"] = _enum(body["InvokeMode"], "invokeMode", INVOKE_MODES)
+    if body.get("Cors") is not None:
+        settings["Cors"] = url_cors(body["Cors"])
+    return settings
+
+
+def url_max_items(raw: str | None) -> int:
+    """ListFunctionUrlConfigs' `MaxItems` query value: 1..50, default 50."""
+    if raw is None:
+        return URL_PAGE_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationFailed("MaxItems must be an integer") from None
+    if value > URL_PAGE_LIMIT:
+        raise _violation(
+            raw, "maxItems", f"Member must have value less than or equal to {URL_PAGE_LIMIT}"
+        )
+    if value < 1:
+        raise _violation(raw, "maxItems", "Member must have value greater than or equal to 1")
+    return value

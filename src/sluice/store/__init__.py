@@ -1,11 +1,12 @@
-"""The durable store: functions, their configuration and tags, and their code.
+"""The durable store: functions, their configuration, tags and URLs, and their code.
 
 Theory of operation
 -------------------
 A data directory holds two things::
 
     sluice.db          SQLite (WAL, synchronous=FULL): one row per function with its
-                       configuration and tags as JSON and the SHA-256 of its code
+                       configuration and tags as JSON and the SHA-256 of its code, and
+                       one row per function URL (id, auth type, invoke mode, CORS, times)
     code/<hex>.zip     each distinct deployment package, named by its SHA-256
     code/<hex>/        that package extracted once, what execution environments run
 
@@ -17,7 +18,8 @@ garbage-collected after deletes and replaces and at open. Uploaded zips are neve
 see `sluice.store._code` for the checks.
 
 The store does not interpret configuration and knows nothing of HTTP or processes; missing
-functions come back as None or False so the caller words the AWS error.
+functions come back as None or False (a URL create as a `UrlCreation`) so the caller words
+the AWS error.
 """
 
 from sluice.store._code import (
@@ -27,7 +29,7 @@ from sluice.store._code import (
     UNZIP_MESSAGE,
     CodeBlob,
 )
-from sluice.store._db import SCHEMA_VERSION, FunctionRecord
+from sluice.store._db import SCHEMA_VERSION, FunctionRecord, FunctionUrlRecord, UrlCreation
 from sluice.store._store import Store
 
 __all__ = [
@@ -38,5 +40,7 @@ __all__ = [
     "UNZIP_MESSAGE",
     "CodeBlob",
     "FunctionRecord",
+    "FunctionUrlRecord",
     "Store",
+    "UrlCreation",
 ]

@@ -1,4 +1,4 @@
-"""The SQLite half of the store: one row per function.
+"""The SQLite half of the store: one row per function, one per function URL.
 
 Theory of operation
 -------------------
@@ -7,6 +7,12 @@ layer keeps (as JSON the store never interprets), the SHA-256 of its code (the k
 ``code/``), its tags (JSON) and when it was created. Keeping a function in a single row makes
 every operation a single-row statement in its own ``BEGIN IMMEDIATE`` transaction, so a
 failed call rolls back to exactly what was there before.
+
+A function URL is one row of ``function_urls``, keyed by the function's name (one URL per
+function: the unqualified, ``$LATEST`` one) with its ``url_id`` unique, so a request's host
+finds its function through an index. The row references ``functions`` with ``ON DELETE
+CASCADE`` and ``foreign_keys`` is on for the connection, so deleting a function deletes its
+URL in the same statement; a URL can never outlive its function or name a missing one.
 
 Durability settings:
 
@@ -32,12 +38,13 @@ import sqlite3
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from sluice.errors import ConfigError, FunctionExists
 
-__all__ = ["SCHEMA_VERSION", "Database", "FunctionRecord"]
+__all__ = ["SCHEMA_VERSION", "Database", "FunctionRecord", "FunctionUrlRecord", "UrlCreation"]
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -52,11 +59,29 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX functions_by_code ON functions (code_sha256)",
     ),
+    (
+        # One URL per function (its $LATEST one); UNIQUE indexes url_id for host lookups.
+        """
+        CREATE TABLE function_urls (
+            function_name      TEXT PRIMARY KEY NOT NULL
+                               REFERENCES functions (name) ON DELETE CASCADE,
+            url_id             TEXT NOT NULL UNIQUE,
+            auth_type          TEXT NOT NULL,
+            invoke_mode        TEXT NOT NULL,
+            cors               TEXT,
+            creation_time      TEXT NOT NULL,
+            last_modified_time TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
 
 _COLUMNS = "name, config, code_sha256, tags, created_at"
+_URL_COLUMNS = (
+    "function_name, url_id, auth_type, invoke_mode, cors, creation_time, last_modified_time"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +101,33 @@ class FunctionRecord:
     created_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionUrlRecord:
+    """A function URL's configuration as stored.
+
+    `url_id` is the host label that names the URL; the URL string itself (scheme, region,
+    port) is the API layer's to build per response. `cors` is the Lambda API's ``Cors``
+    structure as the API layer gives it, or None for no CORS settings. The two times are
+    the strings the API answers with; the store does not interpret them.
+    """
+
+    function_name: str
+    url_id: str
+    auth_type: str
+    invoke_mode: str
+    cors: Mapping[str, Any] | None
+    creation_time: str
+    last_modified_time: str
+
+
+class UrlCreation(Enum):
+    """What `Database.insert_url` did; the caller words the refusals."""
+
+    CREATED = "created"
+    NO_FUNCTION = "no such function"
+    ALREADY_EXISTS = "the function already has a URL"
+
+
 def _dumps(value: Mapping[str, Any]) -> str:
     """JSON for a column; `dict()` so any Mapping works at the top level."""
     return json.dumps(dict(value), separators=(",", ":"), allow_nan=False)
@@ -92,6 +144,19 @@ def _record(row: tuple[Any, ...]) -> FunctionRecord:
     )
 
 
+def _url_record(row: tuple[Any, ...]) -> FunctionUrlRecord:
+    function_name, url_id, auth_type, invoke_mode, cors, creation_time, last_modified = row
+    return FunctionUrlRecord(
+        function_name=function_name,
+        url_id=url_id,
+        auth_type=auth_type,
+        invoke_mode=invoke_mode,
+        cors=None if cors is None else json.loads(cors),
+        creation_time=creation_time,
+        last_modified_time=last_modified,
+    )
+
+
 class Database:
     """Functions and tags in ``sluice.db``; see the module docstring for the guarantees."""
 
@@ -104,6 +169,8 @@ class Database:
             self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA busy_timeout=5000")
+            # Per connection, and only outside a transaction: function_urls cascades on it.
+            self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate(path)
         except sqlite3.DatabaseError as error:
             self._conn.close()
@@ -180,6 +247,7 @@ class Database:
             return cursor.rowcount == 1
 
     def delete(self, name: str) -> bool:
+        """Remove a function and (by the foreign key's cascade) its URL; False if none."""
         with self._transaction() as conn:
             return conn.execute("DELETE FROM functions WHERE name = ?", (name,)).rowcount == 1
 
@@ -221,3 +289,84 @@ class Database:
     def code_in_use(self) -> set[str]:
         """Every code digest some function references."""
         return {sha for (sha,) in self._conn.execute("SELECT DISTINCT code_sha256 FROM functions")}
+
+    # -- function URLs --------------------------------------------------------------------
+
+    def insert_url(self, record: FunctionUrlRecord) -> UrlCreation:
+        """Add a function's URL unless the function is missing or already has one.
+
+        Raises:
+            sqlite3.IntegrityError: `url_id` is taken by another URL (ids are random, 32
+                characters; the caller may retry with a fresh one).
+        """
+        with self._transaction() as conn:
+            name = record.function_name
+            if conn.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone() is None:
+                return UrlCreation.NO_FUNCTION
+            taken = conn.execute("SELECT 1 FROM function_urls WHERE function_name = ?", (name,))
+            if taken.fetchone() is not None:
+                return UrlCreation.ALREADY_EXISTS
+            conn.execute(
+                f"INSERT INTO function_urls ({_URL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    record.url_id,
+                    record.auth_type,
+                    record.invoke_mode,
+                    None if record.cors is None else _dumps(record.cors),
+                    record.creation_time,
+                    record.last_modified_time,
+                ),
+            )
+            return UrlCreation.CREATED
+
+    def get_url(self, function_name: str) -> FunctionUrlRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_URL_COLUMNS} FROM function_urls WHERE function_name = ?", (function_name,)
+        ).fetchone()
+        return None if row is None else _url_record(row)
+
+    def url_by_id(self, url_id: str) -> FunctionUrlRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_URL_COLUMNS} FROM function_urls WHERE url_id = ?", (url_id,)
+        ).fetchone()
+        return None if row is None else _url_record(row)
+
+    def update_url(self, record: FunctionUrlRecord) -> bool:
+        """Replace auth type, invoke mode, CORS and last-modified time; False if no URL.
+
+        `url_id` and `creation_time` are kept from the row: a URL never changes its address.
+        """
+        cors = None if record.cors is None else _dumps(record.cors)
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE function_urls SET auth_type = ?, invoke_mode = ?, cors = ?, "
+                "last_modified_time = ? WHERE function_name = ?",
+                (
+                    record.auth_type,
+                    record.invoke_mode,
+                    cors,
+                    record.last_modified_time,
+                    record.function_name,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def delete_url(self, function_name: str) -> bool:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM function_urls WHERE function_name = ?", (function_name,)
+            )
+            return cursor.rowcount == 1
+
+    def url_page(self, after: str | None, limit: int) -> list[FunctionUrlRecord]:
+        if limit < 0:
+            raise ValueError(f"limit must not be negative: {limit}")
+        query = f"SELECT {_URL_COLUMNS} FROM function_urls"
+        if after is None:
+            rows = self._conn.execute(f"{query} ORDER BY function_name LIMIT ?", (limit,))
+        else:
+            rows = self._conn.execute(
+                f"{query} WHERE function_name > ? ORDER BY function_name LIMIT ?", (after, limit)
+            )
+        return [_url_record(row) for row in rows]

@@ -16,13 +16,13 @@ from typing import Self
 
 from sluice.errors import ConfigError
 from sluice.store._code import CodeBlob, CodeRepo, is_sha256_hex
-from sluice.store._db import Database, FunctionRecord
+from sluice.store._db import Database, FunctionRecord, FunctionUrlRecord, UrlCreation
 
 __all__ = ["Store"]
 
 
 class Store:
-    """Durable functions, tags and code for one data directory.
+    """Durable functions, tags, function URLs and code for one data directory.
 
     Open it with `Store.open`. Everything except `put_code` and `code_path` must be called
     from the thread that opened the store; those two only touch files, so a server may run
@@ -131,7 +131,7 @@ class Store:
         return replaced
 
     def delete_function(self, name: str) -> bool:
-        """Remove a function and then its code if unreferenced; False if it did not exist."""
+        """Remove a function, its URL, then its code if unreferenced; False if it did not exist."""
         deleted = self._db.delete(name)
         if deleted:
             self.gc_code()
@@ -148,6 +148,40 @@ class Store:
     def remove_tags(self, name: str, keys: Collection[str]) -> bool:
         """Remove tag keys (missing keys are ignored); False if there is no such function."""
         return self._db.remove_tags(name, keys)
+
+    # -- function URLs --------------------------------------------------------------------
+
+    def create_function_url(self, record: FunctionUrlRecord) -> UrlCreation:
+        """Give a function its URL; nothing changes unless the result is `CREATED`.
+
+        `NO_FUNCTION` if `record.function_name` names no function, `ALREADY_EXISTS` if it has
+        a URL already (one per function). `sqlite3.IntegrityError` if `url_id` is another
+        URL's (only a caller reusing ids can make that happen).
+        """
+        return self._db.insert_url(record)
+
+    def get_function_url(self, function_name: str) -> FunctionUrlRecord | None:
+        """The function's URL configuration, or None (no function, or no URL)."""
+        return self._db.get_url(function_name)
+
+    def function_url_by_id(self, url_id: str) -> FunctionUrlRecord | None:
+        """The URL whose id is `url_id` (what a request's host names), or None."""
+        return self._db.url_by_id(url_id)
+
+    def replace_function_url(self, record: FunctionUrlRecord) -> bool:
+        """Store new auth type, invoke mode, CORS and last-modified time; False if no URL.
+
+        `url_id` and `creation_time` are kept from the stored row.
+        """
+        return self._db.update_url(record)
+
+    def delete_function_url(self, function_name: str) -> bool:
+        """Remove the function's URL; False if it had none. (`delete_function` does too.)"""
+        return self._db.delete_url(function_name)
+
+    def list_function_urls(self, after: str | None, limit: int) -> list[FunctionUrlRecord]:
+        """Up to `limit` URLs ordered by function name, strictly after `after` when given."""
+        return self._db.url_page(after, limit)
 
     def _check_code(self, record: FunctionRecord) -> None:
         """A row must only name code that is on disk; anything else is a programming error."""
