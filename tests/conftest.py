@@ -42,6 +42,13 @@ class RunningServer:
                 self.process.stdout.close()
 
 
+def _without_credentials(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The server accepts AWS_IAM signatures by the key in its environment; tests sign with
+    the default `test`/`test`, whatever the machine running them has configured."""
+    secret = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    return {key: value for key, value in env.items() if key not in secret}
+
+
 def start_server(
     data_dir: Path, *extra: str, cwd: Path | None = None, stderr: IO[str] | None = None
 ) -> RunningServer:
@@ -61,7 +68,7 @@ def start_server(
         ],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**_without_credentials(os.environ), "PYTHONUNBUFFERED": "1"},
         cwd=cwd,
         stderr=stderr,
     )

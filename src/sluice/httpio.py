@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from typing import TypeAlias
 
 import h11
@@ -22,6 +23,16 @@ MAX_HEAD_BYTES = 1024 * 1024
 
 Headers: TypeAlias = Sequence[tuple[str, str]]
 BodyEvent: TypeAlias = h11.Data | h11.EndOfMessage
+
+
+def _head(status: int, headers: Headers) -> h11.Response:
+    """A response head with the standard reason phrase (h11 sends none, and `curl -i` or a
+    browser's network panel shows the status line)."""
+    try:
+        reason = HTTPStatus(status).phrase.encode()
+    except ValueError:
+        reason = b""
+    return h11.Response(status_code=status, headers=headers, reason=reason)
 
 
 class ConnectionLost(Exception):
@@ -43,6 +54,12 @@ class HttpConnection:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def peer_host(self) -> str:
+        """The client's address, as a function URL event's `sourceIp` reports it."""
+        peer = self._writer.get_extra_info("peername")
+        return str(peer[0]) if peer else ""
 
     async def _next_event(self) -> object:
         while True:
@@ -110,7 +127,7 @@ class HttpConnection:
     async def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
         """Send a complete response with a Content-Length."""
         full = [*headers, ("Content-Length", str(len(body)))]
-        data = self._h11.send(h11.Response(status_code=status, headers=full))
+        data = self._h11.send(_head(status, full))
         data += self._h11.send(h11.Data(data=body)) if body else b""
         data += self._h11.send(h11.EndOfMessage())
         await self._write(data)
@@ -118,7 +135,7 @@ class HttpConnection:
     async def start_stream(self, status: int, headers: Headers) -> None:
         """Send a response head whose body follows in chunks."""
         full = [*headers, ("Transfer-Encoding", "chunked")]
-        await self._write(self._h11.send(h11.Response(status_code=status, headers=full)))
+        await self._write(self._h11.send(_head(status, full)))
 
     async def send_chunk(self, data: bytes) -> None:
         """Send one body chunk at once; flow control waits for the peer to read."""

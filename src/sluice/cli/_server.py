@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import click
 
 from sluice.cli._common import EXIT_CONFIG, fail, warn
 from sluice.errors import ConfigError, SluiceError
+from sluice.protocol.sigv4 import Credentials
 from sluice.server import LambdaServer, ServerConfig
 
 
@@ -65,8 +67,28 @@ def _is_loopback(host: str) -> bool:
     type=click.FloatRange(0.05),
     help="Seconds an idle environment is kept warm.",
 )
+@click.option(
+    "--access-key-id",
+    default="test",
+    show_default=True,
+    envvar="AWS_ACCESS_KEY_ID",
+    help="Key whose SigV4 signatures AWS_IAM function URLs accept (env AWS_ACCESS_KEY_ID).",
+)
+@click.option(
+    "--secret-access-key",
+    default="test",
+    envvar="AWS_SECRET_ACCESS_KEY",
+    help="Its secret (env AWS_SECRET_ACCESS_KEY; default: test).",
+)
 def serve(
-    host: str, port: int, data_dir: Path, account_id: str, concurrency: int, idle_timeout: float
+    host: str,
+    port: int,
+    data_dir: Path,
+    account_id: str,
+    concurrency: int,
+    idle_timeout: float,
+    access_key_id: str,
+    secret_access_key: str,
 ) -> None:
     """Serve the Lambda API until SIGINT or SIGTERM."""
     if not (len(account_id) == 12 and account_id.isdigit()):
@@ -83,6 +105,10 @@ def serve(
         account_id=account_id,
         concurrency_limit=concurrency,
         idle_timeout=idle_timeout,
+        # The same variables the SDKs sign with, so a shell's own client is let in.
+        credentials=(
+            Credentials(access_key_id, secret_access_key, os.environ.get("AWS_SESSION_TOKEN")),
+        ),
     )
     logging.basicConfig(level=logging.WARNING, format="sluice: %(levelname)s: %(message)s")
     try:

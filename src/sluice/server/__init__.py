@@ -10,6 +10,7 @@ from pathlib import Path
 from sluice import httpio
 from sluice.engine import Engine, EngineConfig
 from sluice.errors import ConfigError
+from sluice.protocol.sigv4 import Credentials
 from sluice.server._app import LambdaApi
 from sluice.store import Store
 
@@ -27,6 +28,10 @@ class ServerConfig:
     concurrency_limit: int = 10
     idle_timeout: float = 300.0
     stop_grace: float = 2.0
+    # Keys an AWS_IAM function URL accepts SigV4 signatures from.
+    credentials: tuple[Credentials, ...] = (Credentials("test", "test"),)
+    # The region of requests that name none (a function URL's path form).
+    region: str = "us-east-1"
 
 
 class LambdaServer:
@@ -62,7 +67,9 @@ class LambdaServer:
         )
         self._engine = Engine(engine_config, **({"warn": self._warn} if self._warn else {}))
         self._engine.start()
-        api = LambdaApi(self._store, self._engine, config.account_id)
+        api = LambdaApi(
+            self._store, self._engine, config.account_id, config.credentials, config.region
+        )
         self._http = httpio.HttpServer(api.handle)
         try:
             port = await self._http.start(config.host, config.port)

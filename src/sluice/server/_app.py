@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,10 @@ from sluice.errors import (
     ResourceNotFound,
     ServiceFailure,
 )
+from sluice.protocol import function_url as fu
 from sluice.protocol.awserrors import render_error
-from sluice.server import _invoke
+from sluice.protocol.sigv4 import Credentials
+from sluice.server import _function_urls, _invoke
 from sluice.server._context import RequestContext, parse_function_name, region_of
 from sluice.server._control import ControlPlane
 from sluice.store import Store
@@ -76,18 +78,36 @@ _URL = r"/2021-10-31/functions/(?P<name>[^/]+)/url"
 class LambdaApi:
     """Routes Lambda API requests to the control plane and the invoke paths."""
 
-    def __init__(self, store: Store, engine: Engine, account_id: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        engine: Engine,
+        account_id: str,
+        credentials: Iterable[Credentials] = (),
+        default_region: str = "us-east-1",
+    ) -> None:
         self.store = store
         self.engine = engine
         self.control = ControlPlane(store, engine)
         self.account_id = account_id
+        self.credentials = tuple(credentials)
+        # The region of a path-form URL request, which names no region.
+        self.default_region = default_region
 
     async def handle(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
-        """Serve one request; the only place ApiErrors become AWS error responses."""
-        headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
-        ctx = RequestContext(region_of(headers.get("authorization")), self.account_id)
+        """Serve one request; the only place ApiErrors become AWS error responses.
+
+        A request to a function URL (by Host, or by the path form) is not a Lambda API call:
+        it goes to `_function_urls`, which answers the way a function URL does."""
         target = request.target.decode("latin-1")
         path, _, raw_query = target.partition("?")
+        lines = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers]
+        url_request = self._url_request(conn, request, lines, path, raw_query)
+        if url_request is not None:
+            await self._serve_url(conn, url_request)
+            return
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
+        ctx = RequestContext(region_of(headers.get("authorization")), self.account_id)
         call = Call(
             ctx, conn, request.method.decode(), path, urllib.parse.parse_qs(raw_query), headers, {}
         )
@@ -102,6 +122,58 @@ class LambdaApi:
             await self._fail(
                 call, ServiceFailure("sluice failed to serve the request; see its log")
             )
+
+    def _url_request(
+        self,
+        conn: httpio.HttpConnection,
+        request: h11.Request,
+        lines: list[tuple[str, str]],
+        path: str,
+        raw_query: str,
+    ) -> _function_urls.UrlRequest | None:
+        """The function URL a request is for, by its Host or the path form; else None."""
+        host = next((value for name, value in lines if name.lower() == "host"), "")
+        named = fu.parse_host(host, fu.DEFAULT_HOST_SUFFIX)
+        raw_path = path
+        if named is None:
+            split = _function_urls.split_path_form(path)
+            if split is None:
+                return None
+            url_id, raw_path = split
+            named = (url_id, self.default_region)
+        url_id, region = named
+        return _function_urls.UrlRequest(
+            method=request.method.decode("latin-1"),
+            wire_path=path,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=lines,
+            source_ip=conn.peer_host,
+            port=self.control.port,
+            url_id=url_id,
+            region=region,
+        )
+
+    async def _serve_url(
+        self, conn: httpio.HttpConnection, request: _function_urls.UrlRequest
+    ) -> None:
+        found = self.control.function_url_by_id(request.url_id)
+        if found is None:
+            await conn.discard_body()
+            body = json.dumps({"Message": "No function URL with this address."}).encode()
+            await conn.respond(404, [("Content-Type", "application/json")], body)
+            return
+        url, record = found
+        ctx = RequestContext(request.region, self.account_id)
+        config = _function_urls.UrlConfig(
+            function=self.control.spec(record),
+            function_arn=ctx.function_arn(record.name),
+            account_id=self.account_id,
+            auth_type=url.auth_type,
+            invoke_mode=url.invoke_mode,
+            cors=fu.CorsConfig.from_api(url.cors) if url.cors else None,
+        )
+        await _function_urls.serve(conn, request, config, self.engine, self.credentials)
 
     async def _fail(self, call: Call, exc: ApiError) -> None:
         await call.conn.discard_body()
