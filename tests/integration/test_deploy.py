@@ -151,7 +151,6 @@ def test_deploy_creates_named_tagged_functions(lambda_client, tmp_path, new_stac
     assert _invoke(lambda_client, timeout.physical_name)["other"] == happy.physical_name
 
     assert [(s.logical_id, s.resource_type) for s in result.skipped] == [
-        ("HappyPathFunctionUrl", "AWS::Lambda::Url"),
         ("HappyPathFunctionUrlPublicPermissions", "AWS::Lambda::Permission"),
         ("HappyPathFunctionURLInvokeAllowPublicAccess", "AWS::Lambda::Permission"),
         ("HappyPathFunctionRole", "AWS::IAM::Role"),
@@ -161,7 +160,12 @@ def test_deploy_creates_named_tagged_functions(lambda_client, tmp_path, new_stac
     arn, url, role = result.outputs
     assert (arn.key, arn.description) == ("HappyPathFunction", "HappyPathFunction ARN")
     assert arn.value == got["Configuration"]["FunctionArn"]
-    assert url.value == "(not available: AWS::Lambda::Url is not run by sluice)"
+    served = lambda_client.get_function_url_config(FunctionName=happy.physical_name)
+    assert url.value == served["FunctionUrl"]
+    assert served["InvokeMode"] == "RESPONSE_STREAM"
+    assert [(u.logical_id, u.url, u.action) for u in result.urls] == [
+        ("HappyPathFunctionUrl", url.value, "created")
+    ]
     assert role.value == config["Role"]
     assert stack_functions(lambda_client, stack) == {
         "HappyPathFunction": happy.physical_name,
@@ -366,3 +370,27 @@ def test_account_id_comes_from_the_server(tmp_path):
         )
     finally:
         assert other.stop() == 0
+
+
+def test_redeploy_updates_the_url_in_place_and_removes_it_with_its_config(
+    lambda_client, tmp_path, new_stack
+):
+    stack = new_stack("urls")
+    first = deploy(lambda_client, _write(tmp_path), stack)
+    happy = first.functions[0].physical_name
+    url = lambda_client.get_function_url_config(FunctionName=happy)
+    assert [change.action for change in first.urls] == ["created"]
+
+    buffered = TEMPLATE.replace("InvokeMode: RESPONSE_STREAM", "InvokeMode: BUFFERED")
+    second = deploy(lambda_client, _write(tmp_path, buffered), stack)
+    assert [(c.action, c.url) for c in second.urls] == [("updated", url["FunctionUrl"])]
+    assert lambda_client.get_function_url_config(FunctionName=happy)["InvokeMode"] == "BUFFERED"
+
+    without = TEMPLATE.replace(
+        "      FunctionUrlConfig:\n        AuthType: NONE\n        InvokeMode: RESPONSE_STREAM\n",
+        "",
+    ).replace("  HappyPathUrl:\n    Value: !GetAtt HappyPathFunctionUrl.FunctionUrl\n", "")
+    third = deploy(lambda_client, _write(tmp_path, without), stack)
+    assert [(c.action, c.function_name) for c in third.urls] == [("deleted", happy)]
+    with pytest.raises(ClientError):
+        lambda_client.get_function_url_config(FunctionName=happy)

@@ -14,6 +14,7 @@ def test_public_api_shape():
         "FunctionChange",
         "SkippedResource",
         "StackOutput",
+        "UrlChange",
         "delete",
         "deploy",
         "stack_functions",

@@ -101,10 +101,10 @@ def test_conditions_leave_resources_out(tmp_path):
     )
     dev = _plan(text, tmp_path)
     assert [f.logical_id for f in dev.functions] == ["Fn"]
-    assert [(o.key, o.value) for o in dev.outputs] == [("Either", "none")]
+    assert [(o.key, o.value) for o in dev.outputs({})] == [("Either", "none")]
     prod = _plan(text, tmp_path, stage="prod")
     assert [f.logical_id for f in prod.functions] == ["Fn", "ProdOnly"]
-    assert [o.value for o in prod.outputs] == [prod.functions[1].name] * 2
+    assert [o.value for o in prod.outputs({})] == [prod.functions[1].name] * 2
 
 
 def test_reference_to_a_resource_left_out(tmp_path):
@@ -122,7 +122,8 @@ def test_reference_to_a_resource_left_out(tmp_path):
 
 def test_skipped_resources_and_unavailable_outputs(tmp_path):
     text = HEAD + (
-        "  Url:\n    Type: AWS::Lambda::Url\n    Properties: {TargetFunctionArn: !Ref Fn}\n"
+        "  Url:\n    Type: AWS::Lambda::Url\n"
+        "    Properties: {TargetFunctionArn: !Ref Fn, AuthType: NONE, Qualifier: live}\n"
         "  Image:\n    Type: AWS::Lambda::Function\n"
         "    Properties: {PackageType: Image, Code: {ImageUri: repo:tag}}\n"
         "  Api:\n    Type: AWS::ApiGateway::RestApi\n"
@@ -136,19 +137,19 @@ def test_skipped_resources_and_unavailable_outputs(tmp_path):
     plan = _plan(text, tmp_path)
     assert [(s.logical_id, s.resource_type) for s in plan.skipped] == [
         ("Role", "AWS::IAM::Role"),
-        ("Url", "AWS::Lambda::Url"),
         ("Image", "AWS::Lambda::Function"),
         ("Api", "AWS::ApiGateway::RestApi"),
+        ("Url", "AWS::Lambda::Url"),  # URLs are looked at once the functions are named
     ]
     reasons = [s.reason for s in plan.skipped]
     assert reasons == [
         "not run by sluice, which checks no permissions; functions get the name and ARN it "
         "would have",
-        "not run by sluice: function URLs are not served yet",
         "PackageType Image: sluice runs Zip functions only",
         "not run by sluice, which has no API Gateway; invoke the function instead",
+        "a URL for a qualifier: sluice runs $LATEST only (no versions or aliases)",
     ]
-    outputs = {o.key: (o.value, o.description) for o in plan.outputs}
+    outputs = {o.key: (o.value, o.description) for o in plan.outputs({})}
     name = plan.functions[0].name
     assert outputs == {
         "Url": ("(not available: AWS::Lambda::Url is not run by sluice)", f"URL of {name}"),

@@ -125,7 +125,7 @@ def test_seed_template_plan(tmp_path):
     assert [(s.logical_id, s.resource_type) for s in plan.skipped] == [
         (f"{name}Role", "AWS::IAM::Role") for name in FUNCTIONS
     ]
-    happy, midstream = plan.outputs
+    happy, midstream = plan.outputs({})
     assert (happy.key, happy.description) == ("HappyPathFunction", "HappyPathFunction ARN")
     assert happy.value == STACK.function_arn(plan.functions[0].name)
     assert midstream.value == STACK.function_arn(plan.functions[1].name)

@@ -83,6 +83,9 @@ def _print_deploy(result: Any) -> None:
     for change in result.functions:
         action = click.style(f"{change.action:<8}", fg=styles.get(change.action))
         click.echo(f"  {action} {change.logical_id:<32} {change.physical_name}")
+    for url in result.urls:
+        action = click.style(f"{url.action:<8}", fg=styles.get(url.action))
+        click.echo(f"  {action} {url.logical_id or '(URL)':<32} {url.url}")
     for skipped in result.skipped:
         action = click.style(f"{'skipped':<8}", dim=True)
         click.echo(f"  {action} {skipped.logical_id:<32} {skipped.resource_type}: {skipped.reason}")

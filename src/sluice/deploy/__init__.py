@@ -12,22 +12,30 @@ As `sam deploy` does, in five steps, each its own module::
                  (_functions, code zipped by _package), skipped resources (_resources), outputs
     _stack       the Lambda API: find the stack's functions by tags, create, update, delete
 
-Only `AWS::Lambda::Function` (Zip) is run; every other resource is reported as skipped with
-a reason. The stack lives on the server as tags on its functions, the way CloudFormation
-tags what it creates, so there is no local state to lose. This package prints nothing and
-knows nothing of the server's internals: the caller hands it a boto3 Lambda client pointed at
-the endpoint, and it raises only DeployError / TemplateError (botocore errors other than a
-refused create or update propagate).
+Only `AWS::Lambda::Function` (Zip) and `AWS::Lambda::Url` on those functions are run (URLs
+after their functions, outputs last since they may name a URL); every other resource is
+reported as skipped with a reason. The stack lives on the server as tags on its functions,
+the way CloudFormation tags what it creates, so there is no local state to lose. This
+package prints nothing and knows nothing of the server's internals: the caller hands it a
+boto3 Lambda client pointed at the endpoint, and it raises only DeployError / TemplateError
+(botocore errors other than a refused create or update propagate).
 """
 
 from sluice.deploy._deploy import delete, deploy, stack_functions
-from sluice.deploy._results import DeployResult, FunctionChange, SkippedResource, StackOutput
+from sluice.deploy._results import (
+    DeployResult,
+    FunctionChange,
+    SkippedResource,
+    StackOutput,
+    UrlChange,
+)
 
 __all__ = [
     "DeployResult",
     "FunctionChange",
     "SkippedResource",
     "StackOutput",
+    "UrlChange",
     "delete",
     "deploy",
     "stack_functions",

@@ -56,7 +56,11 @@ def deploy(
     existing = {m.logical_id: m.name for m in members if m.logical_id is not None}
     plan = plan_stack(cloudformation, parameters, stack, existing, template_file.parent)
     changes = _stack.apply(client, stack, plan.functions, members)
-    return DeployResult(stack_name, tuple(changes), plan.skipped, plan.outputs)
+    kept = [definition.name for definition in plan.functions]
+    urls = _stack.apply_urls(client, plan.urls, kept)
+    values = {url.logical_id: url.url for url in urls if url.action != "deleted"}
+    outputs = plan.outputs(values)
+    return DeployResult(stack_name, tuple(changes), plan.skipped, outputs, tuple(urls))
 
 
 def delete(client: Any, stack_name: str) -> list[str]:

@@ -10,7 +10,7 @@ Nothing here calls the Lambda API.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,29 @@ from sluice.deploy._intrinsics import NO_VALUE, Resolver, Unavailable
 from sluice.deploy._names import StackContext, physical_name, random_suffix
 from sluice.deploy._resources import FUNCTION, StackResources, skip_reason
 from sluice.deploy._results import SkippedResource, StackOutput
+from sluice.deploy._urls import URL, UrlDefinition, define_url
 from sluice.errors import TemplateError
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The functions to create or update, and what the user is told besides."""
+    """The functions and URLs to create or update, and what the user is told besides.
+
+    Outputs are resolved last, by `outputs`, because a URL's `FunctionUrl` is known only
+    once the server has made the URL.
+    """
 
     functions: tuple[FunctionDefinition, ...]
+    urls: tuple[UrlDefinition, ...]
     skipped: tuple[SkippedResource, ...]
-    outputs: tuple[StackOutput, ...]
+    _resources: StackResources
+    _resolver: Resolver
+    _outputs: Mapping[str, Any]
+
+    def outputs(self, url_values: Mapping[str, str]) -> tuple[StackOutput, ...]:
+        """The template's outputs, with the URLs the deploy made (logical id → URL)."""
+        resources = replace(self._resources, url_values=url_values)
+        return _outputs(self._outputs, self._resolver.with_resources(resources))
 
 
 def plan_stack(
@@ -55,6 +68,7 @@ def plan_stack(
     excluded: dict[str, str] = {}
     skipped: list[SkippedResource] = []
     runnable: dict[str, Mapping[str, Any]] = {}
+    url_resources: dict[str, Mapping[str, Any]] = {}
     for logical_id, resource in template["Resources"].items():
         condition = resource.get("Condition")
         where = f"Resource {logical_id}, property Condition"
@@ -65,6 +79,8 @@ def plan_stack(
         types[logical_id] = kind
         if kind == FUNCTION and not is_image(logical_id, properties, resolver):
             runnable[logical_id] = properties
+        elif kind == URL:
+            url_resources[logical_id] = properties
         else:
             reason = skip_reason(kind, image=kind == FUNCTION)
             skipped.append(SkippedResource(logical_id, kind, reason))
@@ -74,7 +90,18 @@ def plan_stack(
         or physical_name(stack.stack_name, logical_id, random_suffix())
         for logical_id, properties in runnable.items()
     }
-    full = resolver.with_resources(StackResources(stack, types, names, excluded))
+    arns = {logical_id: stack.function_arn(name) for logical_id, name in names.items()}
+    urls = []
+    plain = resolver.with_resources(StackResources(stack, types, names, excluded))
+    for logical_id, properties in url_resources.items():
+        url = define_url(logical_id, properties, plain, names, arns)
+        if isinstance(url, str):
+            skipped.append(SkippedResource(logical_id, URL, url))
+        else:
+            urls.append(url)
+    targets = {url.logical_id: url.function_name for url in urls}
+    resources = StackResources(stack, types, names, excluded, targets)
+    full = resolver.with_resources(resources)
     role = stack.placeholder_role_arn()
     packages: dict[Path, bytes] = {}
     functions = tuple(
@@ -83,7 +110,10 @@ def plan_stack(
         )
         for logical_id, properties in runnable.items()
     )
-    return Plan(functions, tuple(skipped), _outputs(template.get("Outputs", {}), full))
+    outputs = template.get("Outputs", {})
+    plan = Plan(functions, tuple(urls), tuple(skipped), resources, resolver, outputs)
+    plan.outputs({})  # template errors in outputs surface before anything is changed
+    return plan
 
 
 def _outputs(outputs: Mapping[str, Any], resolver: Resolver) -> tuple[StackOutput, ...]:

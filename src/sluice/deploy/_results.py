@@ -18,6 +18,16 @@ class FunctionChange:
 
 
 @dataclass(frozen=True, slots=True)
+class UrlChange:
+    """One function URL the deploy created, updated or deleted, and its address."""
+
+    logical_id: str
+    function_name: str
+    url: str
+    action: Action
+
+
+@dataclass(frozen=True, slots=True)
 class SkippedResource:
     """A resource of the template that sluice does not run, and why."""
 
@@ -43,3 +53,4 @@ class DeployResult:
     functions: tuple[FunctionChange, ...]
     skipped: tuple[SkippedResource, ...]
     outputs: tuple[StackOutput, ...]
+    urls: tuple[UrlChange, ...] = ()

@@ -26,7 +26,8 @@ from botocore.exceptions import ClientError
 
 from sluice.deploy._functions import FunctionDefinition
 from sluice.deploy._names import DEFAULT_ACCOUNT_ID, StackContext
-from sluice.deploy._results import FunctionChange
+from sluice.deploy._results import FunctionChange, UrlChange
+from sluice.deploy._urls import UrlDefinition
 from sluice.errors import DeployError
 
 STACK_NAME_TAG = "aws:cloudformation:stack-name"
@@ -114,6 +115,55 @@ def apply(
         if member.name not in kept:
             client.delete_function(FunctionName=member.name)
             changes.append(FunctionChange(member.logical_id or "", member.name, "deleted"))
+    return changes
+
+
+def apply_urls(
+    client: Any, urls: Sequence[UrlDefinition], functions: Iterable[str]
+) -> list[UrlChange]:
+    """Give each function the URL config the template asks for, and take it away from the
+    stack's other `functions` (their URL left the template).
+
+    Raises:
+        DeployError: the server refused a URL config; names the resource.
+    """
+    changes = []
+    for url in urls:
+        try:
+            current = client.get_function_url_config(FunctionName=url.function_name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            current = None
+        verb = "create" if current is None else "update"
+        try:
+            if current is None:
+                answer = client.create_function_url_config(
+                    FunctionName=url.function_name, **url.settings
+                )
+            else:
+                settings = {"InvokeMode": "BUFFERED", "Cors": {}, **url.settings}
+                answer = client.update_function_url_config(
+                    FunctionName=url.function_name, **settings
+                )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise DeployError(
+                f"Resource {url.logical_id}: the server refused to {verb} the URL of function "
+                f"{url.function_name}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
+            ) from None
+        action = "created" if current is None else "updated"
+        changes.append(UrlChange(url.logical_id, url.function_name, answer["FunctionUrl"], action))
+    served = {url.function_name for url in urls}
+    for name in functions:
+        if name in served:
+            continue
+        try:
+            gone = client.get_function_url_config(FunctionName=name)["FunctionUrl"]
+        except ClientError:
+            continue
+        client.delete_function_url_config(FunctionName=name)
+        changes.append(UrlChange("", name, gone, "deleted"))
     return changes
 
 
