@@ -62,9 +62,7 @@ def test_deploy_reports_functions_skipped_resources_and_outputs(server, lambda_c
     assert created[0] == "created"
     name = created[2]
     assert name.startswith(f"{stack}-EchoFunction-")
-    assert any(
-        line.split()[:2] == ["created", "EchoFunctionUrl"] for line in lines
-    )
+    assert any(line.split()[:2] == ["created", "EchoFunctionUrl"] for line in lines)
     assert f"  EchoArn: arn:aws:lambda:us-east-1:000000000000:function:{name}" in lines
     assert "    the function" in lines
     url_id = lambda_client.get_function_url_config(FunctionName=name)["FunctionUrl"][7:39]
