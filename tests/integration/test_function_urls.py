@@ -274,3 +274,35 @@ def test_cors_preflight_and_response_headers(lambda_client):
     assert "x-seen-path" in actual.headers["access-control-expose-headers"]
     other = request(url, headers={"Origin": "https://evil.example"})
     assert other.headers["access-control-allow-origin"] is None
+
+
+SLOW = """
+import time
+from sluice_runtime import streamify_response
+
+@streamify_response
+def handler(event, stream, context):
+    stream.set_content_type("text/plain")
+    for n in range(10):
+        stream.write(f"{n} ")
+        time.sleep(0.4)
+    stream.end()
+"""
+
+
+def test_a_timeout_mid_stream_ends_the_body_after_what_was_sent(lambda_client):
+    name = unique("urlslow")
+    create_function(lambda_client, name, {"app.py": SLOW}, Timeout=1)
+    url = lambda_client.create_function_url_config(
+        FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM"
+    )["FunctionUrl"]
+    reply = request(url)
+    assert reply.status == 200
+    assert reply.body in (b"0 1 ", b"0 1 2 ")
+
+
+def test_a_body_over_the_invoke_limit_is_413(lambda_client):
+    url = make_url(lambda_client, ECHO)
+    reply = request(url, "POST", b"x" * (6_291_456 + 1), {"Content-Type": "text/plain"})
+    assert reply.status == 413
+    assert b"Request must be smaller than 6291456 bytes" in reply.body
