@@ -10,6 +10,7 @@ import json
 import textwrap
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -17,7 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.conftest import REGION, create_function, unique
+from tests.conftest import REGION, client_for, create_function, start_server, unique
 
 STREAMER = """
 import json
@@ -306,3 +307,19 @@ def test_a_body_over_the_invoke_limit_is_413(lambda_client):
     reply = request(url, "POST", b"x" * (6_291_456 + 1), {"Content-Type": "text/plain"})
     assert reply.status == 413
     assert b"Request must be smaller than 6291456 bytes" in reply.body
+
+
+def test_a_url_whose_function_is_at_its_concurrency_limit_answers_429(tmp_path):
+    busy = start_server(tmp_path / "data", "--concurrency", "1")
+    try:
+        client = client_for(busy.url)
+        url = make_url(client, SLOW, InvokeMode="RESPONSE_STREAM")
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(request, url)
+            time.sleep(0.5)
+            second = request(url)
+        assert first.result().status == 200
+        assert second.status == 429
+        assert second.headers["x-amzn-errortype"] == "TooManyRequestsException"
+    finally:
+        assert busy.stop() == 0

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from sluice import httpio
 from sluice.engine import Engine, FunctionSpec, Invocation, InvokeRequest, StreamStart
+from sluice.errors import TooManyRequests
 from sluice.protocol import function_url as fu
 from sluice.protocol import sigv4
 from sluice.protocol.runtime import Outcome
@@ -37,6 +38,13 @@ _TOO_LARGE = fu.HttpReply(
     json.dumps(
         {"Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation"}
     ).encode(),
+)
+
+
+_THROTTLED = fu.HttpReply(
+    429,
+    (("content-type", "application/json"), ("x-amzn-errortype", "TooManyRequestsException")),
+    json.dumps({"Message": "Rate Exceeded."}).encode(),
 )
 
 
@@ -125,7 +133,12 @@ async def serve(
         region=request.region,
         streaming=config.invoke_mode == "RESPONSE_STREAM",
     )
-    invocation = await engine.invoke(invoke)
+    try:
+        invocation = await engine.invoke(invoke)
+    except TooManyRequests:
+        # Every environment is busy: AWS's front door answers 429 before anything runs.
+        await _reply(conn, _THROTTLED, extra)
+        return
     if invoke.streaming:
         await _stream(conn, invocation, extra)
     else:
