@@ -103,11 +103,11 @@ def apply(
         tags = {**definition.tags, **_stack_tags(stack, definition.logical_id)}
         member = by_logical_id.get(definition.logical_id)
         if member is not None and member.name == definition.name:
-            with _refusal(definition, "update"):
+            with _refusal(definition.logical_id, f"update function {definition.name}"):
                 _update(client, definition, member, tags)
             changes.append(FunctionChange(definition.logical_id, definition.name, "updated"))
         else:
-            with _refusal(definition, "create"):
+            with _refusal(definition.logical_id, f"create function {definition.name}"):
                 _create(client, definition, tags)
             changes.append(FunctionChange(definition.logical_id, definition.name, "created"))
     kept = {definition.name for definition in definitions}
@@ -136,7 +136,7 @@ def apply_urls(
                 raise
             current = None
         verb = "create" if current is None else "update"
-        try:
+        with _refusal(url.logical_id, f"{verb} the URL of function {url.function_name}"):
             if current is None:
                 answer = client.create_function_url_config(
                     FunctionName=url.function_name, **url.settings
@@ -146,12 +146,6 @@ def apply_urls(
                 answer = client.update_function_url_config(
                     FunctionName=url.function_name, **settings
                 )
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise DeployError(
-                f"Resource {url.logical_id}: the server refused to {verb} the URL of function "
-                f"{url.function_name}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
-            ) from None
         action = "created" if current is None else "updated"
         changes.append(UrlChange(url.logical_id, url.function_name, answer["FunctionUrl"], action))
     served = {url.function_name for url in urls}
@@ -185,15 +179,16 @@ def _stack_tags(stack: StackContext, logical_id: str) -> dict[str, str]:
 
 
 @contextmanager
-def _refusal(definition: FunctionDefinition, verb: str) -> Iterator[None]:
-    """A ClientError from the server becomes a DeployError naming the resource."""
+def _refusal(logical_id: str, action: str) -> Iterator[None]:
+    """A ClientError from the server becomes a DeployError naming the resource and what
+    was refused (`action`, e.g. "create function NAME")."""
     try:
         yield
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise DeployError(
-            f"Resource {definition.logical_id}: the server refused to {verb} function "
-            f"{definition.name}: {error.get('Code', 'Error')}: {error.get('Message', exc)}"
+            f"Resource {logical_id}: the server refused to {action}: "
+            f"{error.get('Code', 'Error')}: {error.get('Message', exc)}"
         ) from None
 
 

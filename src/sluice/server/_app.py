@@ -106,7 +106,7 @@ class LambdaApi:
         if url_request is not None:
             await self._serve_url(conn, url_request)
             return
-        headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
+        headers = {name.lower(): value for name, value in lines}
         ctx = RequestContext(region_of(headers.get("authorization")), self.account_id)
         call = Call(
             ctx, conn, request.method.decode(), path, urllib.parse.parse_qs(raw_query), headers, {}

@@ -26,7 +26,7 @@ from sluice.errors import TooManyRequests
 from sluice.protocol import function_url as fu
 from sluice.protocol import sigv4
 from sluice.protocol.runtime import Outcome
-from sluice.server._invoke import MAX_SYNC_PAYLOAD
+from sluice.server._invoke import MAX_SYNC_PAYLOAD, too_large
 
 logger = logging.getLogger("sluice.function_urls")
 
@@ -35,9 +35,7 @@ PATH_PREFIX = "/_sluice/url/"
 _TOO_LARGE = fu.HttpReply(
     413,
     (("content-type", "application/json"),),
-    json.dumps(
-        {"Message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation"}
-    ).encode(),
+    json.dumps({"Message": too_large(MAX_SYNC_PAYLOAD).message}).encode(),
 )
 
 
