@@ -17,6 +17,7 @@ from typing import IO
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 REGION = "eu-west-1"
 
@@ -28,6 +29,10 @@ class RunningServer:
     process: subprocess.Popen[str]
     url: str
     data_dir: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.process.poll() is None:
@@ -151,4 +156,14 @@ def run_sluice(
         cwd=cwd,
         input=stdin,
         check=False,
+    )
+
+
+def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
+    """What a refused boto3 call said: the AWS error code, the HTTP status, the message."""
+    response = excinfo.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Message"],
     )

@@ -166,7 +166,7 @@ def test_a_follower_that_hangs_up_is_let_go_at_once(tmp_path):
         client = client_for(server.url)
         name = unique("quiet")
         create_function(client, name, {"app.py": STREAMER})
-        port = int(server.url.rsplit(":", 1)[1])
+        port = server.port
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", port)) as sock:
                 sock.sendall(f"GET /_sluice/logs/{name}?follow=true HTTP/1.1\r\n".encode())

@@ -8,18 +8,9 @@ import urllib.request
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, create_function, make_zip, unique
+from tests.conftest import REGION, create_function, error_of, make_zip, unique
 
 HANDLER = {"app.py": "def handler(event, context):\n    return event\n"}
-
-
-def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = excinfo.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_create_get_update_delete(lambda_client):
@@ -45,7 +36,7 @@ def test_create_get_update_delete(lambda_client):
     lambda_client.delete_function(FunctionName=name)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.get_function(FunctionName=name)
-    assert _error(excinfo) == (
+    assert error_of(excinfo) == (
         "ResourceNotFoundException",
         404,
         f"Function not found: arn:aws:lambda:{REGION}:000000000000:function:{name}",
@@ -111,11 +102,11 @@ def test_bad_create_is_refused_and_nothing_stored(lambda_client, override, code,
     name = override.pop("FunctionName", unique("bad"))
     with pytest.raises(ClientError) as excinfo:
         create_function(lambda_client, name, HANDLER, **override)
-    assert _error(excinfo)[:2] == (code, status)
+    assert error_of(excinfo)[:2] == (code, status)
     if len(name) <= 64 and name.replace("-", "").isalnum():
         with pytest.raises(ClientError) as missing:
             lambda_client.get_function(FunctionName=name)
-        assert _error(missing)[0] == "ResourceNotFoundException"
+        assert error_of(missing)[0] == "ResourceNotFoundException"
 
 
 def test_duplicate_create_conflicts(lambda_client):
@@ -123,7 +114,7 @@ def test_duplicate_create_conflicts(lambda_client):
     create_function(lambda_client, name, HANDLER)
     with pytest.raises(ClientError) as excinfo:
         create_function(lambda_client, name, HANDLER)
-    assert _error(excinfo)[:2] == ("ResourceConflictException", 409)
+    assert error_of(excinfo)[:2] == ("ResourceConflictException", 409)
 
 
 def test_invoke_bad_input(lambda_client):
@@ -131,22 +122,22 @@ def test_invoke_bad_input(lambda_client):
     create_function(lambda_client, name, HANDLER)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.invoke(FunctionName=unique("missing"))
-    assert _error(excinfo)[:2] == ("ResourceNotFoundException", 404)
-    assert _error(excinfo)[2].endswith(":$LATEST") or "function:" in _error(excinfo)[2]
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(excinfo)[2].endswith(":$LATEST") or "function:" in error_of(excinfo)[2]
     with pytest.raises(ClientError) as excinfo:
         lambda_client.invoke(FunctionName=name, Payload=b"{not json")
-    assert _error(excinfo)[:2] == ("InvalidRequestContentException", 400)
+    assert error_of(excinfo)[:2] == ("InvalidRequestContentException", 400)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.invoke(FunctionName=name, Payload=b'"' + b"x" * 6_291_456 + b'"')
-    code, status, message = _error(excinfo)
+    code, status, message = error_of(excinfo)
     assert (code, status) == ("RequestEntityTooLargeException", 413)
     assert message == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
     with pytest.raises(ClientError) as excinfo:
         lambda_client.invoke(FunctionName=name, Qualifier="7")
-    assert _error(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.invoke_with_response_stream(FunctionName="bad:name:x:y:z")
-    assert _error(excinfo)[0] == "ValidationException"
+    assert error_of(excinfo)[0] == "ValidationException"
     assert json.load(lambda_client.invoke(FunctionName=name, Payload=b'{"ok": 1}')["Payload"]) == {
         "ok": 1
     }

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, client_for, create_function, start_server, unique
+from tests.conftest import REGION, client_for, create_function, error_of, start_server, unique
 
 HANDLER = {"app.py": "def handler(event, context):\n    return event\n"}
 ACCOUNT = "000000000000"
@@ -40,19 +40,6 @@ def raw_client(server):
         aws_secret_access_key="test",
         config=Config(retries={"max_attempts": 1}, parameter_validation=False),
     )
-
-
-def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str]:
-    response = excinfo.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
-
-
-def _port(server) -> int:
-    return int(server.url.rsplit(":", 1)[1])
 
 
 def _check_shape(operation: str, body: dict[str, Any]) -> None:
@@ -91,7 +78,7 @@ def _body(response: dict[str, Any]) -> dict[str, Any]:
 def _assert_url(url: str, server) -> str:
     """`http://<32 [a-z0-9]>.lambda-url.<region>.localhost:<port>/`; returns the id."""
     match = re.fullmatch(
-        rf"http://([a-z0-9]{{32}})\.lambda-url\.{REGION}\.localhost:{_port(server)}/", url
+        rf"http://([a-z0-9]{{32}})\.lambda-url\.{REGION}\.localhost:{server.port}/", url
     )
     assert match, url
     assert 40 <= len(url) <= 100  # the model's FunctionUrl length
@@ -162,7 +149,7 @@ def test_lifecycle_defaults_and_partial_updates(lambda_client, server):
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
     with pytest.raises(ClientError) as excinfo:
         lambda_client.get_function_url_config(FunctionName=name)
-    assert _error(excinfo) == ("ResourceNotFoundException", 404, NO_RESOURCE)
+    assert error_of(excinfo) == ("ResourceNotFoundException", 404, NO_RESOURCE)
     assert lambda_client.list_function_url_configs(FunctionName=name)["FunctionUrlConfigs"] == []
     # A new URL gets a new address, as on AWS.
     again = lambda_client.create_function_url_config(FunctionName=name, AuthType="NONE")
@@ -195,7 +182,7 @@ def test_duplicate_create_conflicts(lambda_client):
     first = lambda_client.create_function_url_config(FunctionName=name, AuthType="NONE")
     with pytest.raises(ClientError) as excinfo:
         lambda_client.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")
-    assert _error(excinfo) == (
+    assert error_of(excinfo) == (
         "ResourceConflictException",
         409,
         f"Failed to create function url config for [functionArn = {arn}]. Error message:  "
@@ -225,7 +212,7 @@ def test_unknown_function(lambda_client, operation, message):
     ):
         with pytest.raises(ClientError) as excinfo:
             getattr(lambda_client, operation)(FunctionName=function, **extra)
-        assert _error(excinfo) == ("ResourceNotFoundException", 404, message)
+        assert error_of(excinfo) == ("ResourceNotFoundException", 404, message)
 
 
 @pytest.mark.parametrize(
@@ -241,7 +228,7 @@ def test_function_without_url(lambda_client, operation, message):
     create_function(lambda_client, name, HANDLER)
     with pytest.raises(ClientError) as excinfo:
         getattr(lambda_client, operation)(FunctionName=name)
-    assert _error(excinfo) == ("ResourceNotFoundException", 404, message)
+    assert error_of(excinfo) == ("ResourceNotFoundException", 404, message)
 
 
 def test_qualifiers(lambda_client):
@@ -251,7 +238,7 @@ def test_qualifiers(lambda_client):
     for qualifier in ("$LATEST", "1"):
         with pytest.raises(ClientError) as excinfo:
             lambda_client.get_function_url_config(FunctionName=name, Qualifier=qualifier)
-        assert _error(excinfo) == (
+        assert error_of(excinfo) == (
             "ValidationException",
             400,
             f"1 validation error detected: Value '{qualifier}' at 'qualifier' failed to "
@@ -262,13 +249,13 @@ def test_qualifiers(lambda_client):
         lambda_client.create_function_url_config(
             FunctionName=name, Qualifier="live", AuthType="NONE"
         )
-    assert _error(excinfo) == ("ResourceNotFoundException", 404, NO_FUNCTION)
+    assert error_of(excinfo) == ("ResourceNotFoundException", 404, NO_FUNCTION)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.get_function_url_config(FunctionName=f"{name}:live")
-    assert _error(excinfo) == ("ResourceNotFoundException", 404, NO_RESOURCE)
+    assert error_of(excinfo) == ("ResourceNotFoundException", 404, NO_RESOURCE)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.update_function_url_config(FunctionName=f"{name}:live", Qualifier="other")
-    assert _error(excinfo) == (
+    assert error_of(excinfo) == (
         "InvalidParameterValueException",
         400,
         "The derived qualifier from the function name does not match the specified qualifier.",
@@ -359,17 +346,17 @@ def test_invalid_settings_are_refused(lambda_client, raw_client, params, message
     create_function(lambda_client, name, HANDLER)
     with pytest.raises(ClientError) as excinfo:
         raw_client.create_function_url_config(FunctionName=name, **params)
-    assert _error(excinfo) == ("ValidationException", 400, message)
+    assert error_of(excinfo) == ("ValidationException", 400, message)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.get_function_url_config(FunctionName=name)
-    assert _error(excinfo)[2] == NO_RESOURCE  # nothing was created
+    assert error_of(excinfo)[2] == NO_RESOURCE  # nothing was created
     if not params:
         return
     # The same checks apply to an update, which then changes nothing.
     lambda_client.create_function_url_config(FunctionName=name, AuthType="NONE")
     with pytest.raises(ClientError) as excinfo:
         raw_client.update_function_url_config(FunctionName=name, **params)
-    assert _error(excinfo) == ("ValidationException", 400, message)
+    assert error_of(excinfo) == ("ValidationException", 400, message)
     got = lambda_client.get_function_url_config(FunctionName=name)
     assert (got["AuthType"], got["InvokeMode"], "Cors" in got) == ("NONE", "BUFFERED", False)
 
@@ -390,14 +377,14 @@ def test_list_pagination(lambda_client, raw_client):
     ):
         with pytest.raises(ClientError) as excinfo:
             raw_client.list_function_url_configs(FunctionName=name, MaxItems=bad)
-        assert _error(excinfo) == (
+        assert error_of(excinfo) == (
             "ValidationException",
             400,
             _violation(f"'{bad}'", "maxItems", constraint),
         )
     with pytest.raises(ClientError) as excinfo:
         lambda_client.list_function_url_configs(FunctionName=name, Marker="a")
-    assert _error(excinfo)[:2] == ("InvalidParameterValueException", 400)
+    assert error_of(excinfo)[:2] == ("InvalidParameterValueException", 400)
 
 
 def test_deleting_the_function_deletes_its_url(lambda_client):
@@ -407,7 +394,7 @@ def test_deleting_the_function_deletes_its_url(lambda_client):
     lambda_client.delete_function(FunctionName=name)
     with pytest.raises(ClientError) as excinfo:
         lambda_client.get_function_url_config(FunctionName=name)
-    assert _error(excinfo) == ("ResourceNotFoundException", 404, NO_RESOURCE)
+    assert error_of(excinfo) == ("ResourceNotFoundException", 404, NO_RESOURCE)
     create_function(lambda_client, name, HANDLER)
     assert lambda_client.list_function_url_configs(FunctionName=name)["FunctionUrlConfigs"] == []
 

@@ -108,7 +108,7 @@ def make_url(lambda_client, code: str, **config) -> str:
 
 def test_function_url_shape(lambda_client, server):
     url = make_url(lambda_client, ECHO)
-    port = server.url.rsplit(":", 1)[1]
+    port = server.port
     host = urllib.parse.urlsplit(url).hostname
     assert url.startswith("http://") and url.endswith(f".localhost:{port}/")
     url_id, lambda_url, region, suffix = host.split(".", 3)
