@@ -206,3 +206,22 @@ def test_restart_keeps_functions(tmp_path):
         assert chunks[0] == b"back"
     finally:
         assert running.stop() == 0
+
+
+def test_stream_stops_at_the_size_limit(tmp_path):
+    """`--max-stream-mib` raises or lowers the 200 MiB quota; the stream carries the bytes up
+    to it, then ends with Function.ResponseSizeTooLarge (spec decision 2)."""
+    running = start_server(tmp_path / "data", "--max-stream-mib", "1")
+    try:
+        client = client_for(running.url)
+        name = unique("big")
+        create_function(client, name, {"app.py": STREAMING})
+        block = "x" * 65536
+        chunks, complete, _ = _stream(client, name, words=[block] * 24)
+        assert sum(len(chunk) for chunk in chunks) == 1024 * 1024
+        assert complete["ErrorCode"] == "Function.ResponseSizeTooLarge"
+        assert complete["ErrorDetails"] == (
+            "Response payload size exceeded maximum allowed payload size (1048576 bytes)."
+        )
+    finally:
+        assert running.stop() == 0

@@ -68,6 +68,13 @@ def _is_loopback(host: str) -> bool:
     help="Seconds an idle environment is kept warm.",
 )
 @click.option(
+    "--max-stream-mib",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1, 4096),
+    help="Largest streamed response in MiB (an AWS quota: 200 MiB unless raised).",
+)
+@click.option(
     "--access-key-id",
     default="test",
     show_default=True,
@@ -87,6 +94,7 @@ def serve(
     account_id: str,
     concurrency: int,
     idle_timeout: float,
+    max_stream_mib: int,
     access_key_id: str,
     secret_access_key: str,
 ) -> None:
@@ -105,6 +113,7 @@ def serve(
         account_id=account_id,
         concurrency_limit=concurrency,
         idle_timeout=idle_timeout,
+        max_stream_response=max_stream_mib * 1024 * 1024,
         # The same variables the SDKs sign with, so a shell's own client is let in.
         credentials=(
             Credentials(access_key_id, secret_access_key, os.environ.get("AWS_SESSION_TOKEN")),

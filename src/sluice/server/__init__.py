@@ -10,6 +10,7 @@ from pathlib import Path
 from sluice import httpio
 from sluice.engine import Engine, EngineConfig
 from sluice.errors import ConfigError
+from sluice.protocol import runtime as rt
 from sluice.protocol.sigv4 import Credentials
 from sluice.server._app import LambdaApi
 from sluice.store import Store
@@ -28,6 +29,7 @@ class ServerConfig:
     concurrency_limit: int = 10
     idle_timeout: float = 300.0
     stop_grace: float = 2.0
+    max_stream_response: int = rt.MAX_STREAMED_RESPONSE
     # Keys an AWS_IAM function URL accepts SigV4 signatures from.
     credentials: tuple[Credentials, ...] = (Credentials("test", "test"),)
     # The region of requests that name none (a function URL's path form).
@@ -64,6 +66,7 @@ class LambdaServer:
             concurrency_limit=config.concurrency_limit,
             idle_timeout=config.idle_timeout,
             stop_grace=config.stop_grace,
+            max_stream_response=config.max_stream_response,
         )
         self._engine = Engine(engine_config, **({"warn": self._warn} if self._warn else {}))
         self._engine.start()
