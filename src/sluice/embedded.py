@@ -10,6 +10,7 @@ import asyncio
 import threading
 from types import TracebackType
 
+from sluice import eventloop
 from sluice.server import LambdaServer, ServerConfig
 
 
@@ -18,7 +19,7 @@ class EmbeddedServer:
 
     def __init__(self, config: ServerConfig) -> None:
         self._server = LambdaServer(config)
-        self._loop = asyncio.new_event_loop()
+        self._loop = eventloop.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def __enter__(self) -> str:

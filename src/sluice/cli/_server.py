@@ -14,6 +14,7 @@ from pathlib import Path
 import botocore.exceptions
 import click
 
+from sluice import eventloop
 from sluice.cli._common import EXIT_CONFIG, fail, warn
 from sluice.errors import ConfigError, SluiceError
 from sluice.protocol.sigv4 import Credentials
@@ -121,7 +122,7 @@ def serve(
     )
     logging.basicConfig(level=logging.WARNING, format="sluice: %(levelname)s: %(message)s")
     try:
-        asyncio.run(_serve(config))
+        eventloop.run(_serve(config))
     except ConfigError as exc:
         click.echo(f"sluice: {exc}", err=True)
         sys.exit(EXIT_CONFIG)

@@ -108,12 +108,13 @@ class Environment:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        # Sample now: a failed environment is about to be killed, and the REPORT needs it.
-        self.max_memory_mb()
         outcome = invocation.outcome
         if self.state is EnvState.BUSY and outcome is not None and outcome.environment_survives:
             self._set_state(EnvState.IDLE)
         elif self.alive:
+            # Sample now: the environment is about to be killed, and the REPORT needs it.
+            # (A surviving one is sampled when the REPORT is written: one /proc read, not two.)
+            self.max_memory_mb()
             self._stop_soon()
 
     def current_invocation(self) -> Invocation | None:

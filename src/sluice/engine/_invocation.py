@@ -186,17 +186,28 @@ class Invocation:
 
     async def events(self) -> AsyncIterator[Event]:
         """Everything the runtime sent, in order, ending with the outcome."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
+
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """The same events, as lists of whatever waited when the caller woke up.
+
+        A caller that sends each list in one write makes one system call (and one wake-up
+        of its client) where per-event writes made several: the response head, the first
+        chunk and the outcome of a short stream usually arrive together. The outcome, when
+        present, is the last event of the last list.
+        """
         while True:
             while not self._pending:
                 self._readable.clear()
                 await self._readable.wait()
-            event = self._pending.popleft()
-            if isinstance(event, bytes):
-                self._pending_bytes -= len(event)
-                if self._pending_bytes <= HIGH_WATER:
-                    self._writable.set()
-            yield event
-            if isinstance(event, rt.Outcome):
+            batch = list(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._writable.set()
+            yield batch
+            if isinstance(batch[-1], rt.Outcome):
                 return
 
     def detach(self) -> None:

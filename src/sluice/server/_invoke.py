@@ -150,18 +150,29 @@ async def invoke_stream(
 
 
 async def _relay(ctx: RequestContext, conn: httpio.HttpConnection, invocation: Invocation) -> None:
+    """Each batch of events goes out in one write: what waited together leaves together."""
     started = False
-    async for event in invocation.events():
-        if isinstance(event, StreamStart):
-            await conn.start_stream(200, _base_headers(ctx, event.content_type))
-            started = True
-        elif isinstance(event, bytes):
-            await conn.send_chunk(eventstream.payload_chunks(event))
-        else:
+    async for batch in invocation.batches():
+        out, frames = [], []
+        for event in batch:
+            if isinstance(event, StreamStart):
+                out.append(conn.stream_head(200, _base_headers(ctx, event.content_type)))
+                started = True
+            elif isinstance(event, bytes):
+                frames.append(eventstream.payload_chunks(event))
+        outcome = batch[-1]
+        if isinstance(outcome, rt.Outcome):
             if not started:
-                await conn.start_stream(200, _base_headers(ctx, "application/octet-stream"))
-            await conn.send_chunk(await _complete_event(invocation, event))
-            await conn.end_stream()
+                out.append(conn.stream_head(200, _base_headers(ctx, "application/octet-stream")))
+            if invocation.request.log_tail and frames:
+                # The log tail waits for END/REPORT; what the function wrote does not.
+                await conn.send(b"".join([*out, conn.chunk(b"".join(frames))]))
+                out, frames = [], []
+            frames.append(await _complete_event(invocation, outcome))
+            out += [conn.chunk(b"".join(frames)), conn.stream_end()]
+        else:
+            out.append(conn.chunk(b"".join(frames)))
+        await conn.send(b"".join(out))
 
 
 async def _complete_event(invocation: Invocation, outcome: rt.Outcome) -> bytes:
