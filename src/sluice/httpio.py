@@ -126,11 +126,16 @@ class HttpConnection:
 
     async def respond(self, status: int, headers: Headers, body: bytes = b"") -> None:
         """Send a complete response with a Content-Length."""
+        await self._write(self.response(status, headers, body))
+
+    def response(self, status: int, headers: Headers, body: bytes = b"") -> bytes:
+        """A complete response with a Content-Length, as bytes for `send`."""
         full = [*headers, ("Content-Length", str(len(body)))]
-        data = self._h11.send(_head(status, full))
-        data += self._h11.send(h11.Data(data=body)) if body else b""
-        data += self._h11.send(h11.EndOfMessage())
-        await self._write(data)
+        parts = [self._h11.send(_head(status, full))]
+        if body:
+            parts.append(self._h11.send(h11.Data(data=body)))
+        parts.append(self._h11.send(h11.EndOfMessage()))
+        return b"".join(part or b"" for part in parts)
 
     async def start_stream(self, status: int, headers: Headers) -> None:
         """Send a response head whose body follows in chunks."""

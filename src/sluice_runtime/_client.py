@@ -1,10 +1,13 @@
 """The HTTP side of the Lambda Runtime API (spec section 4), on `http.client` alone.
 
 `RuntimeApiClient` keeps one keep-alive connection for `next`, buffered `response`,
-`error` and `init/error`. A streaming `response` gets a fresh connection of its own,
-`StreamingPost`, whose head is sent only when the stream commits (first write or end) and
-whose body is framed by `_chunked`. Before every post and every chunk the client flushes
-stdout and stderr: the server attributes output lines to invocations by arrival time.
+`error` and `init/error`. A streaming `response`, `StreamingPost`, borrows that connection
+and hands it back once the server has answered (a fresh one per invocation cost a connect,
+an accept and a close on the path of every call); only a stream with its own send buffer
+size (`highWaterMark`) gets a connection of its own. Its head is sent only when the stream
+commits (first write or end), and its body is framed by `_chunked`. Before every post and
+every chunk the client flushes stdout and stderr: the server attributes output lines to
+invocations by arrival time.
 
 Errors: a status other than the expected one raises `RuntimeApiError`; transport failures
 surface as `OSError` or `http.client.HTTPException`. What to do about them is the
@@ -125,13 +128,23 @@ class RuntimeApiClient:
         self, invocation: InvocationHeaders, *, high_water_mark: int | None = None
     ) -> StreamingPost:
         """Prepare a streaming `/response`; nothing is sent until it begins."""
+        if high_water_mark or self._conn is None:
+            connection, release = self._new_connection(self._address), None
+        else:
+            connection, release, self._conn = self._conn, self._give_back, None
         return StreamingPost(
-            self._new_connection(self._address),
+            connection,
             invocation_path(invocation, "response"),
             invocation.reply_headers(),
             flush=self._flush,
             high_water_mark=high_water_mark,
+            release=release,
         )
+
+    def _give_back(self, connection: http.client.HTTPConnection) -> None:
+        """A borrowed connection whose exchange ended cleanly is the keep-alive one again."""
+        self.close()
+        self._conn = connection
 
     def close(self) -> None:
         """Close the keep-alive connection, if open."""
@@ -196,12 +209,15 @@ class StreamingPost:
         *,
         flush: Callable[[], None] = flush_stdio,
         high_water_mark: int | None = None,
+        release: Callable[[http.client.HTTPConnection], None] | None = None,
     ) -> None:
         self._conn = connection
         self._path = path
         self._extra_headers = list(extra_headers)
         self._flush = flush
         self._high_water_mark = high_water_mark
+        self._release = release
+        self._handed_back = False
         self._writer: ChunkedBodyWriter | None = None
 
     def head(self, content_type: str) -> list[tuple[str, str]]:
@@ -215,8 +231,19 @@ class StreamingPost:
         ]
 
     def begin(self, content_type: str) -> None:
-        """Connect if needed and send the request head."""
+        """Connect if needed and send the request head; a borrowed keep-alive connection
+        the server has closed meanwhile is replaced once (nothing of the body was sent)."""
         self._flush()
+        try:
+            self._send_head(content_type)
+        except _STALE_CONNECTION:
+            if self._release is None:
+                raise
+            self._conn.close()
+            self._send_head(content_type)
+        self._writer = ChunkedBodyWriter(self._conn.sock)
+
+    def _send_head(self, content_type: str) -> None:
         conn = self._conn
         if conn.sock is None:
             conn.connect()
@@ -226,7 +253,6 @@ class StreamingPost:
         for name, value in self.head(content_type):
             conn.putheader(name, value)
         conn.endheaders()
-        self._writer = ChunkedBodyWriter(conn.sock)
 
     def send(self, data: bytes) -> None:
         """Send one chunk now (empty data sends nothing)."""
@@ -252,14 +278,20 @@ class StreamingPost:
         try:
             answer = self._conn.getresponse()
             data = answer.read()
-        finally:
+        except BaseException:
             self.close()
+            raise
+        if self._release is not None and not answer.will_close:
+            self._release(self._conn)
+            self._handed_back = True
+        self.close()
         if not _is_success(answer.status):
             raise RuntimeApiError(f"POST {self._path} answered {answer.status}: {_excerpt(data)}")
 
     def close(self) -> None:
-        """Drop the connection (idempotent)."""
-        self._conn.close()
+        """Drop the connection unless it was handed back (idempotent)."""
+        if not self._handed_back:
+            self._conn.close()
 
     def _body(self) -> ChunkedBodyWriter:
         if self._writer is None:

@@ -742,6 +742,41 @@ def test_client_next_and_posts(pair):
         client.post_response(invocation.headers, b"{}", "application/json")
 
 
+def test_streaming_response_borrows_the_keep_alive_connection(pair):
+    """One connection carries next, the streamed response and the next next: no connect,
+    accept and close per invocation. A stream with its own send buffer gets its own."""
+    ours, theirs = pair
+    made = []
+
+    def factory(_):
+        made.append(connection_on(ours))
+        return made[-1]
+
+    client = RuntimeApiClient("runtime.invalid:9001", connection_factory=factory)
+    theirs.sendall(
+        b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\n"
+        b"Lambda-Runtime-Deadline-Ms: 123\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    invocation = client.next_invocation()
+    post = client.open_stream(invocation.headers)
+    post.begin("text/plain")
+    post.send(b"hello")
+    post.finish()
+    theirs.sendall(ACCEPTED)
+    post.read_response()
+    post.close()
+    assert b"\r\n5\r\nhello\r\n0\r\n" in recv_all(theirs)
+    theirs.setblocking(True)
+    theirs.sendall(
+        b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r2\r\n"
+        b"Lambda-Runtime-Deadline-Ms: 123\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    assert client.next_invocation().headers.request_id == "r2"
+    assert len(made) == 1
+    client.open_stream(invocation.headers, high_water_mark=1024).close()
+    assert len(made) == 2
+
+
 # --- context -------------------------------------------------------------------------------------
 
 

@@ -190,86 +190,112 @@ async def _buffered(conn: httpio.HttpConnection, invocation: Invocation, extra: 
 
 
 async def _stream(conn: httpio.HttpConnection, invocation: Invocation, extra: fu.Headers) -> None:
-    """Relay a streamed answer; a client that leaves does not stop the function."""
+    """Relay a streamed answer, one write per batch of waiting events; a client that
+    leaves does not stop the function."""
     relay = _StreamRelay(conn, extra)
     try:
-        async for event in invocation.events():
-            if isinstance(event, StreamStart):
-                await relay.start(event.content_type)
-            elif isinstance(event, bytes):
-                await relay.feed(event)
-            else:
-                await relay.finish(event)
+        async for batch in invocation.batches():
+            for event in batch:
+                if isinstance(event, StreamStart):
+                    relay.start(event.content_type)
+                elif isinstance(event, bytes):
+                    relay.feed(event)
+                else:
+                    relay.finish(event)
+            await conn.send(relay.take())
     except (ConnectionError, OSError):
         invocation.detach()
         conn.abort()
 
 
 class _StreamRelay:
-    """The parser for one streamed answer and what has been sent of it."""
+    """The parser for one streamed answer, and the bytes it has ready to send: the body
+    pieces of one batch leave as one HTTP chunk."""
 
     def __init__(self, conn: httpio.HttpConnection, extra: fu.Headers) -> None:
         self._conn = conn
         self._extra = extra
         self._parser: fu.ResponseStreamParser | None = None
         self._failed = False
+        self._out: list[bytes] = []
+        self._body: list[bytes] = []
 
     @property
     def head_sent(self) -> bool:
         return self._parser is not None and self._parser.head_done
 
-    async def start(self, content_type: str | None) -> None:
+    def take(self) -> bytes:
+        """Everything ready to send, in order; the relay is empty afterwards."""
+        self._flush_body()
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def start(self, content_type: str | None) -> None:
         self._parser = fu.ResponseStreamParser(content_type)
         if not self._parser.has_prelude:
-            await self.feed(b"")
+            self.feed(b"")
 
-    async def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes) -> None:
         if self._failed:
             return
         if self._parser is None:  # a buffered answer from a handler that does not stream
-            await self.start(None)
+            self.start(None)
         assert self._parser is not None
         try:
             events = self._parser.feed(data)
         except fu.MalformedResponse as exc:
-            await self._refuse(str(exc))
+            self._refuse(str(exc))
             return
-        await self._send(events)
+        self._add(events)
 
-    async def finish(self, outcome: Outcome) -> None:
+    def finish(self, outcome: Outcome) -> None:
         if self._failed:
             return
         if outcome.failed and not self.head_sent:
             logger.warning("function URL invocation failed: %s", outcome.error_message)
-            await _reply(self._conn, fu.function_error_reply(outcome.error_message), self._extra)
+            reply = fu.function_error_reply(outcome.error_message)
+            self._out.append(_reply_bytes(self._conn, reply, self._extra))
             return
         if outcome.failed:
             # Spec decision 5: the status and headers are gone; end the body cleanly.
             logger.warning("function URL stream ended early: %s", outcome.error_message)
         if self._parser is None:
-            await self.start(None)
+            self.start(None)
         assert self._parser is not None
         try:
-            await self._send(self._parser.close())
+            self._add(self._parser.close())
         except fu.MalformedResponse as exc:
-            await self._refuse(str(exc))
+            self._refuse(str(exc))
             return
-        await self._conn.end_stream()
+        self._flush_body()
+        self._out.append(self._conn.stream_end())
 
-    async def _send(self, events: Sequence[fu.StreamEvent]) -> None:
+    def _add(self, events: Sequence[fu.StreamEvent]) -> None:
         for event in events:
             if isinstance(event, fu.StreamHead):
-                await self._conn.start_stream(event.status, [*event.headers, *self._extra])
-            else:
-                await self._conn.send_chunk(event.data)
+                self._out.append(
+                    self._conn.stream_head(event.status, [*event.headers, *self._extra])
+                )
+            elif event.data:
+                self._body.append(event.data)
 
-    async def _refuse(self, problem: str) -> None:
+    def _flush_body(self) -> None:
+        if self._body:
+            self._out.append(self._conn.chunk(b"".join(self._body)))
+            self._body.clear()
+
+    def _refuse(self, problem: str) -> None:
         """A prelude AWS could not read either: 502 before the head (after it, nothing
         can be said; the prelude is over by then, so this cannot happen)."""
         self._failed = True
         logger.warning("function URL answer refused: %s", problem)
-        await _reply(self._conn, fu.function_error_reply(problem), self._extra)
+        self._out.append(_reply_bytes(self._conn, fu.function_error_reply(problem), self._extra))
 
 
 async def _reply(conn: httpio.HttpConnection, reply: fu.HttpReply, extra: fu.Headers) -> None:
-    await conn.respond(reply.status, [*reply.headers, *extra], reply.body)
+    await conn.send(_reply_bytes(conn, reply, extra))
+
+
+def _reply_bytes(conn: httpio.HttpConnection, reply: fu.HttpReply, extra: fu.Headers) -> bytes:
+    return conn.response(reply.status, [*reply.headers, *extra], reply.body)
