@@ -5,8 +5,9 @@ boundary as the figure it is compared with:
 
 - the replay server: a minimal asyncio HTTP/1.1 server that answers any
   InvokeWithResponseStream with pre-encoded event-stream bytes (chunked, as sluice sends
-  them). Function `first` gets one 1-byte PayloadChunk; `bulk-N` gets N chunks of 64 KiB.
-  Any client's timing against it is that client's own cost plus a do-nothing server.
+  them). Function `first` gets one 1-byte PayloadChunk; `bulk-N` gets N chunks of 64 KiB;
+  `small-N` gets N chunks of 16 bytes. A buffered Invoke gets `{"ok": true}`. Any client's
+  timing against it is that client's own cost plus a do-nothing server.
 - raw loopback TCP: one process writes 64 KiB blocks, another reads them.
 """
 
@@ -14,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,12 +28,13 @@ from sluice.protocol.eventstream import invoke_complete, payload_chunk
 
 BLOCK = 64 * 1024
 _SPAWN = multiprocessing.get_context("spawn")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 _HEAD = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
     b"x-amzn-RequestId: replay\r\nX-Amz-Executed-Version: $LATEST\r\n"
     b"Transfer-Encoding: chunked\r\n\r\n"
 )
-_PATH = re.compile(rb"^POST /2021-11-15/functions/([^/]+)/response-streaming-invocations")
+_PATH = re.compile(rb"^POST /20\d\d-\d\d-\d\d/functions/([^/]+)/(response-streaming-)?invocations")
 _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 
@@ -38,19 +43,28 @@ def _chunk(data: bytes) -> bytes:
 
 
 _FIRST = _HEAD + _chunk(payload_chunk(b"x")) + _chunk(invoke_complete()) + b"0\r\n\r\n"
-_BULK_FRAME = _chunk(payload_chunk(b"\0" * BLOCK))
+_FRAMES = {
+    b"bulk": _chunk(payload_chunk(b"\0" * BLOCK)),
+    b"small": _chunk(payload_chunk(b"0123456789abcdef")),
+}
 _END = _chunk(invoke_complete()) + b"0\r\n\r\n"
+_BUFFERED = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-amzn-RequestId: replay\r\n"
+    b'X-Amz-Executed-Version: $LATEST\r\nContent-Length: 12\r\n\r\n{"ok": true}'
+)
 
 
 async def _reply(writer: asyncio.StreamWriter, function: bytes) -> None:
     if function == b"first":
         writer.write(_FIRST)
         return
-    count = int(function.removeprefix(b"bulk-"))
+    kind, _, count = function.partition(b"-")
+    frame = _FRAMES[kind]
     writer.write(_HEAD)
-    for _ in range(count):
-        writer.write(_BULK_FRAME)
-        await writer.drain()
+    for _ in range(int(count)):
+        writer.write(frame)
+        if writer.transport.get_write_buffer_size() > 1 << 20:
+            await writer.drain()
     writer.write(_END)
 
 
@@ -64,6 +78,8 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
                 await reader.readexactly(int(length[1]))
             if path is None:
                 writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+            elif path[2] is None:
+                writer.write(_BUFFERED)
             else:
                 await _reply(writer, path[1])
             await writer.drain()
@@ -123,3 +139,39 @@ def loopback_mbps(total: int) -> float:
         elapsed = time.perf_counter() - started
     reader.join(60)
     return received / elapsed / 1e6
+
+
+_BARE = {"python": [sys.executable, "-c", "pass"], "node": ["node", "-e", "0"]}
+
+
+def bare_start_ms(runtime: str, runs: int = 20) -> float:
+    """p50 of starting and ending the runtime's interpreter with nothing to run: the floor
+    under any cold start, since every new environment starts one."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(_BARE[runtime], check=True)
+        samples.append((time.perf_counter() - started) * 1000)
+    return sorted(samples)[runs // 2]
+
+
+_IDLE = {
+    "python": [sys.executable, "-c", "import time; time.sleep(30)"],
+    "node": ["node", "-e", "setTimeout(() => {}, 30000)"],
+}
+
+
+def bare_rss_mib(runtime: str) -> float:
+    """Resident memory of the runtime's interpreter doing nothing: what any environment
+    costs before its runtime client and handler are loaded."""
+    with subprocess.Popen(_IDLE[runtime]) as process:
+        try:
+            time.sleep(0.5)
+            return rss_mib(process.pid)
+        finally:
+            process.kill()
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * _PAGE / (1 << 20)

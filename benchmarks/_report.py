@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks._scenarios import Row
+from benchmarks._rows import Row
 
 _COLUMNS = ("scenario", "runtime", "client", "figure", "reference", "ratio")
 

@@ -31,6 +31,7 @@ class BenchServer:
 
     url: str
     lambda_client: object  # botocore's generated client class has no importable type
+    pid: int  # the server process: its CPU time and its children are measured
 
     @property
     def address(self) -> tuple[str, int]:
@@ -51,12 +52,13 @@ def boto3_client(url: str) -> object:
 
 
 @contextmanager
-def running_server() -> Iterator[BenchServer]:
-    """Start `sluice serve --port 0`; its first stdout line (the URL) is the readiness signal."""
+def running_server(*options: str) -> Iterator[BenchServer]:
+    """Start `sluice serve --port 0 [options]`; its first stdout line (the URL) is the readiness
+    signal."""
     data_dir = tempfile.mkdtemp(prefix="sluice-bench-")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "sluice", "serve", "--port", "0", "--data-dir", data_dir],
+        [sys.executable, "-m", "sluice", "serve", "--port", "0", "--data-dir", data_dir, *options],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -66,7 +68,7 @@ def running_server() -> Iterator[BenchServer]:
         url = process.stdout.readline().strip()
         if not url.startswith("http://"):
             raise RuntimeError(f"sluice serve did not start: {url!r}")
-        yield BenchServer(url, boto3_client(url))
+        yield BenchServer(url, boto3_client(url), process.pid)
     finally:
         _stop(process)
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -86,11 +88,14 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 def zip_files(files: dict[str, str]) -> bytes:
-    """The deployment package: file name → source text."""
+    """The deployment package: file name → source text. Every member is executable (mode
+    0755): a `provided` function's `bootstrap` must be, as on AWS, and the rest do not mind."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, source in files.items():
-            archive.writestr(name, source)
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100755 << 16
+            archive.writestr(info, source)
     return buffer.getvalue()
 
 
@@ -107,3 +112,12 @@ def create_function(
         Timeout=600,
         MemorySize=1024,
     )
+
+
+def create_url(server: BenchServer, name: str) -> str:
+    """A RESPONSE_STREAM function URL without auth; returns its path-form prefix
+    (`/_sluice/url/<url-id>`), so one client and one Host rule serve every server."""
+    answer = server.lambda_client.create_function_url_config(  # type: ignore[attr-defined]
+        FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM"
+    )
+    return "/_sluice/url/" + (urlsplit(answer["FunctionUrl"]).hostname or "").split(".")[0]
