@@ -39,9 +39,9 @@ def _options() -> argparse.Namespace:
 
 
 def _server_options(args: argparse.Namespace) -> list[str]:
-    """The stream must fit the size quota, and every stream of scenario 4 needs its own
-    environment of one function."""
-    return ["--max-stream-mib", str(max(200, args.mib)), "--concurrency", str(args.streams)]
+    """The stream must fit the size quota (with room for a function URL's prelude, which
+    counts), and every stream of scenario 4 needs its own environment of one function."""
+    return ["--max-stream-mib", str(max(200, args.mib + 1)), "--concurrency", str(args.streams)]
 
 
 def _runtime_rows(
