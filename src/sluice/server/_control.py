@@ -16,7 +16,6 @@ import asyncio
 import base64
 import binascii
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -30,6 +29,7 @@ from sluice.errors import (
     FunctionUrlExists,
     InvalidParameter,
     InvalidRequestContent,
+    RequestTooLarge,
     ResourceNotFound,
     ValidationFailed,
 )
@@ -39,8 +39,14 @@ from sluice.server._context import FunctionRef, RequestContext, parse_function_n
 from sluice.store import FunctionRecord, FunctionUrlRecord, Store, UrlCreation
 
 PAGE_SIZE = 50
-# Lambda accepts at most 50 MB of zipped code in a direct upload (base64 in the JSON body).
-MAX_ZIP_BYTES = 50 * 1024 * 1024
+# Lambda accepts at most 50 MB of zipped code in a direct upload (base64 in the JSON body),
+# which it enforces as a request size: base64 of 50 MiB, rounded up. AWS's answer above it
+# is `RequestEntityTooLargeException`, "Request must be smaller than 69905067 bytes for the
+# CreateFunction operation" (recorded: motdotla/node-lambda issue 123, localstack pull request
+# 2999; "... for the UpdateFunctionCode operation": prisma/ecosystem-tests pull request 1507).
+MAX_ZIP_REQUEST = 69_905_067
+# ListFunctions' MaxItems in the model: 1..10000 (sluice then pages by 50, spec decision 8).
+MAX_LIST_ITEMS = 10_000
 
 Reply = tuple[int, Mapping[str, Any] | None]
 
@@ -66,7 +72,7 @@ def _url_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _decode_zip(code: object) -> bytes:
+def _decode_zip(code: object, operation: str) -> bytes:
     if not isinstance(code, Mapping):
         raise InvalidRequestContent(
             "Could not parse request body into json: Code must be an object"
@@ -74,16 +80,22 @@ def _decode_zip(code: object) -> bytes:
     if any(code.get(key) for key in ("S3Bucket", "S3Key", "ImageUri")):
         raise InvalidParameter("sluice accepts function code only as ZipFile")
     raw = code.get("ZipFile")
-    if not isinstance(raw, str) or not raw:
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidRequestContent(
+            "Could not parse request body into json: ZipFile must be a base64 string"
+        )
+    if not raw:
         raise InvalidParameter("Please provide a source for function code.")
+    if len(raw) > MAX_ZIP_REQUEST:
+        raise RequestTooLarge(
+            f"Request must be smaller than {MAX_ZIP_REQUEST} bytes for the {operation} operation"
+        )
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRequestContent(
             "Could not parse request body into json: ZipFile is not valid base64"
         ) from None
-    if len(data) > MAX_ZIP_BYTES:
-        raise InvalidParameter(f"Unzipped size must be smaller than {MAX_ZIP_BYTES} bytes")
     return data
 
 
@@ -157,14 +169,9 @@ class ControlPlane:
     async def create_function(self, ctx: RequestContext, body: dict[str, Any]) -> Reply:
         name = _validate.function_name(body.get("FunctionName"))
         config = _validate.configuration(body, creating=True)
-        tags = _validate.tags(body.get("Tags", {}))
-        architectures = body.get("Architectures", ["x86_64"])
-        if architectures not in (["x86_64"], ["arm64"]):
-            raise ValidationFailed(
-                "1 validation error detected: Value at 'architectures' failed to satisfy "
-                "constraint: Member must satisfy enum value set: [x86_64, arm64]"
-            )
-        data = _decode_zip(body.get("Code"))
+        tags = _validate.tags(body.get("Tags"))
+        architectures = _validate.architectures(body.get("Architectures"))
+        data = _decode_zip(body.get("Code"), "CreateFunction")
         blob = await asyncio.to_thread(self._store.put_code, data)
         config.update(
             Architectures=architectures,
@@ -210,6 +217,18 @@ class ControlPlane:
                     "failed to satisfy constraint: "
                     "Member must have value greater than or equal to 1"
                 )
+            if int(query["MaxItems"]) > MAX_LIST_ITEMS:
+                raise ValidationFailed(
+                    f"1 validation error detected: Value '{query['MaxItems']}' at 'maxItems' "
+                    "failed to satisfy constraint: "
+                    f"Member must have value less than or equal to {MAX_LIST_ITEMS}"
+                )
+        if query.get("FunctionVersion", "ALL") != "ALL":
+            raise ValidationFailed(
+                f"1 validation error detected: Value '{query['FunctionVersion']}' at "
+                "'functionVersion' failed to satisfy constraint: "
+                "Member must satisfy enum value set: [ALL]"
+            )
         after = _read_marker(query.get("Marker"))
         records = self._store.list_functions(after, limit + 1)
         body: dict[str, Any] = {
@@ -229,9 +248,14 @@ class ControlPlane:
         self, ctx: RequestContext, ref: FunctionRef, body: dict[str, Any]
     ) -> Reply:
         record = self.record(ctx, ref)
-        data = _decode_zip(body)
+        architectures = body.get("Architectures")
+        if architectures is not None:
+            architectures = _validate.architectures(architectures)
+        data = _decode_zip(body, "UpdateFunctionCode")
         blob = await asyncio.to_thread(self._store.put_code, data)
         config = dict(record.config)
+        if architectures is not None:
+            config["Architectures"] = architectures
         config.update(
             CodeSize=blob.size,
             CodeSha256=blob.sha256_b64,
@@ -255,21 +279,28 @@ class ControlPlane:
 
     # Tags -----------------------------------------------------------------------------
 
-    def _tag_target(self, ctx: RequestContext, resource: str) -> FunctionRecord:
-        arn = urllib.parse.unquote(resource)
-        if not arn.startswith("arn:"):
-            raise ValidationFailed(
-                f"1 validation error detected: Value '{arn}' at 'resource' failed to satisfy "
-                "constraint: Member must satisfy regular expression pattern: arn:..."
-            )
+    def _tag_target(self, ctx: RequestContext, arn: str) -> FunctionRecord:
+        """The function a tagging operation's `Resource` (already percent-decoded) names.
+
+        Other taggable Lambda resources (event source mappings, ...) never exist here."""
+        _validate.tag_resource(arn)
+        if ":function:" not in arn:
+            raise _no_resource()
         return self.record(ctx, parse_function_name(arn, ctx))
 
+    # The model's constraints (resource pattern, tags) are checked before the lookup, as AWS
+    # checks every constraint before it looks anything up.
+
     def tag_resource(self, ctx: RequestContext, resource: str, body: dict[str, Any]) -> Reply:
+        _validate.tag_resource(resource)
+        tags = _validate.tags(body.get("Tags"), required=True)
         record = self._tag_target(ctx, resource)
-        self._store.set_tags(record.name, _validate.tags(body.get("Tags")))
+        self._store.set_tags(record.name, tags)
         return 204, None
 
     def untag_resource(self, ctx: RequestContext, resource: str, keys: list[str]) -> Reply:
+        _validate.tag_resource(resource)
+        keys = _validate.tag_keys(keys)
         record = self._tag_target(ctx, resource)
         self._store.remove_tags(record.name, keys)
         return 204, None
@@ -422,9 +453,14 @@ def _make_marker(name: str) -> str:
 
 
 def _read_marker(marker: str | None) -> str | None:
+    """The key a marker of `_make_marker` carries; anything else is refused, not read as a
+    different key (a lenient decode turned "!!!" into "" and listed from the start)."""
     if not marker:
         return None
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        key = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise InvalidParameter("Invalid marker") from None
+    if not key:
+        raise InvalidParameter("Invalid marker")
+    return key

@@ -3,14 +3,17 @@ AWS's messages.
 
 Constraint violations from the service model become `ValidationFailed`
 (`ValidationException`, "1 validation error detected: ..."); values the model allows but
-Lambda (or sluice) refuses become `InvalidParameter`. Handler strings are untrusted: a
-path that is absolute or climbs out of the code folder is refused here, before any
-process sees it.
+Lambda (or sluice) refuses become `InvalidParameter`; a member of the wrong JSON type
+becomes `InvalidRequestContent` ("Could not parse request body into json: ..."). Handler
+strings are untrusted: a path that is absolute or climbs out of the code folder is refused
+here, before any process sees it, and so is a NUL in a handler or an environment value,
+which no process environment can hold.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +28,18 @@ _NAME = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 _ROLE = re.compile(r"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _HANDLER = re.compile(r"^[^\s]{1,128}$")
 _ENV_KEY = re.compile(r"^[a-zA-Z]([a-zA-Z0-9_])+$")
+# TaggableResource in the Lambda model, verbatim: a function, code signing config, event source
+# mapping, capacity provider or network connector ARN (region and account required).
+TAGGABLE_PATTERN = (
+    r"arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:"
+    r"(function:[a-zA-Z0-9-_]+(:(\$LATEST|[a-zA-Z0-9-_]+))?|code-signing-config:csc-[a-z0-9]{17}|"
+    r"event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}|(capacity-provider|network-connector):[a-zA-Z0-9-_]{1,64})"
+)
+_TAGGABLE = re.compile(TAGGABLE_PATTERN)
+# TagKey and TagValue in the model: `([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`; Python's `re` has no \p.
+TAG_PATTERN = "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)"
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
 # FunctionUrlQualifier in the Lambda model: an alias name; neither $LATEST nor a version.
 _URL_QUALIFIER = re.compile(r"(?!\d+\Z)[0-9a-zA-Z-_]{1,128}")
 AUTH_TYPES = ("NONE", "AWS_IAM")  # the model's order; AWS's own wording is unrecorded
@@ -53,10 +68,19 @@ def _show(value: object) -> str:
     return "null" if value is None else f"'{value}'"
 
 
+def _string(value: object, member: str) -> str:
+    """A JSON string member; any other JSON type is a body the operation cannot read."""
+    if not isinstance(value, str):
+        raise InvalidRequestContent(
+            f"Could not parse request body into json: {member} must be a string"
+        )
+    return value
+
+
 def function_name(value: object) -> str:
     if value is None:
         raise _violation(None, "functionName", "Member must not be null")
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not _NAME.match(_string(value, "functionName")):
         raise _violation(
             value,
             "functionName",
@@ -69,7 +93,7 @@ def function_name(value: object) -> str:
 def role(value: object) -> str:
     if value is None:
         raise _violation(None, "role", "Member must not be null")
-    if not isinstance(value, str) or not _ROLE.match(value):
+    if not _ROLE.match(_string(value, "role")):
         raise _violation(
             value,
             "role",
@@ -80,7 +104,7 @@ def role(value: object) -> str:
 
 
 def runtime(value: object) -> str:
-    if not isinstance(value, str) or value not in _MODEL_RUNTIMES:
+    if _string(value, "runtime") not in _MODEL_RUNTIMES:
         raise _violation(
             value,
             "runtime",
@@ -95,7 +119,9 @@ def runtime(value: object) -> str:
 
 
 def handler(value: object) -> str:
-    if not isinstance(value, str) or not _HANDLER.match(value):
+    if len(_string(value, "handler")) > 128:
+        raise _violation(value, "handler", "Member must have length less than or equal to 128")
+    if not _HANDLER.match(value):
         raise _violation(
             value, "handler", "Member must satisfy regular expression pattern: [^\\s]+"
         )
@@ -103,6 +129,12 @@ def handler(value: object) -> str:
     if value.startswith(("/", "\\")) or ".." in parts or any(p.startswith("..") for p in parts):
         raise InvalidParameter(
             f"Handler '{value}' is not valid: it must name a file inside the code folder"
+        )
+    # The model's [^\s]+ allows NUL, but the handler reaches the runtime as an environment
+    # variable, which cannot hold one: stored, it would fail every invocation.
+    if "\x00" in value:
+        raise InvalidParameter(
+            f"Handler {value!r} is not valid: it must not contain a NUL character"
         )
     return value
 
@@ -128,7 +160,7 @@ def memory_size(value: object) -> int:
 
 
 def description(value: object) -> str:
-    if not isinstance(value, str) or len(value) > 256:
+    if len(_string(value, "description")) > 256:
         raise _violation(value, "description", "Member must have length less than or equal to 256")
     return value
 
@@ -145,10 +177,12 @@ def environment(value: object) -> dict[str, str]:
         )
     for key in variables:
         if not _ENV_KEY.match(key):
-            raise _violation(
-                key,
-                "environment.variables",
-                "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+",
+            # AWS's words, without the value (Environment is sensitive in the model): recorded
+            # in trek10inc/serverless-secrets issue 39 (2018).
+            raise ValidationFailed(
+                "1 validation error detected: Value at 'environment.variables' failed to "
+                "satisfy constraint: Map keys must satisfy constraint: [Member must satisfy "
+                "regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"
             )
     reserved = sorted(set(variables) & RESERVED_VARIABLES)
     if reserved:
@@ -156,6 +190,14 @@ def environment(value: object) -> dict[str, str]:
             "Lambda was unable to configure your environment variables because the environment "
             "variables you have provided contains reserved keys that are currently not supported "
             f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
+        )
+    # A process environment cannot hold NUL: stored, such a value would fail every invocation.
+    with_nul = sorted(key for key, value in variables.items() if "\x00" in value)
+    if with_nul:
+        raise InvalidParameter(
+            "Lambda was unable to configure your environment variables because the environment "
+            "variables you have provided contain a NUL character, which sluice cannot pass to "
+            f"a process. Variables with one: {', '.join(with_nul)}"
         )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
     if size > MAX_ENV_BYTES:
@@ -166,17 +208,75 @@ def environment(value: object) -> dict[str, str]:
     return dict(variables)
 
 
-def tags(value: object) -> dict[str, str]:
+def _tag_text(text: str) -> bool:
+    """True if `text` matches the model's TagKey/TagValue pattern."""
+    return all(char in _TAG_PUNCTUATION or unicodedata.category(char)[0] in "LZN" for char in text)
+
+
+def tags(value: object, *, required: bool = False) -> dict[str, str]:
+    """A `Tags` map: required by TagResource, optional (null is none) for CreateFunction."""
+    if value is None:
+        if required:
+            raise _violation(None, "tags", "Member must not be null")
+        return {}
     if not isinstance(value, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
         raise InvalidRequestContent(
             "Could not parse request body into json: Tags must map strings to strings"
         )
-    for key in value:
+    pattern = f"Member must satisfy regular expression pattern: {TAG_PATTERN}"
+    for key, text in value.items():
         if not 1 <= len(key) <= 128:
             raise _violation(key, "tags", "Member must have length between 1 and 128")
+        if not _tag_text(key):
+            raise _violation(key, "tags", pattern)
+        if len(text) > 256:
+            raise _violation(text, "tags", "Member must have length less than or equal to 256")
+        if not _tag_text(text):
+            raise _violation(text, "tags", pattern)
     return dict(value)
+
+
+def tag_keys(keys: list[str]) -> list[str]:
+    """UntagResource's `tagKeys` query values: required, each a TagKey."""
+    if not keys:
+        raise _violation(None, "tagKeys", "Member must not be null")
+    for key in keys:
+        if not 1 <= len(key) <= 128:
+            raise _violation(key, "tagKeys.member", "Member must have length between 1 and 128")
+        if not _tag_text(key):
+            raise _violation(
+                key,
+                "tagKeys.member",
+                f"Member must satisfy regular expression pattern: {TAG_PATTERN}",
+            )
+    return keys
+
+
+def tag_resource(arn: str) -> str:
+    """A tagging operation's `Resource`: an ARN matching the model's TaggableResource."""
+    if not 1 <= len(arn) <= 10_000 or not _TAGGABLE.fullmatch(arn):
+        raise _violation(
+            arn, "resource", f"Member must satisfy regular expression pattern: {TAGGABLE_PATTERN}"
+        )
+    return arn
+
+
+def architectures(value: object) -> list[str]:
+    """`Architectures`: exactly one of the model's two; null means the default, x86_64."""
+    if value is None:
+        return ["x86_64"]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidRequestContent(
+            "Could not parse request body into json: architectures must be a list of strings"
+        )
+    if value not in (["x86_64"], ["arm64"]):
+        raise ValidationFailed(
+            "1 validation error detected: Value at 'architectures' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [x86_64, arm64]"
+        )
+    return value
 
 
 CONFIG_FIELDS = {
@@ -195,7 +295,10 @@ def configuration(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if creating:
         config["Role"] = role(body.get("Role"))
-        if body.get("PackageType", "Zip") != "Zip":
+        package_type = body.get("PackageType")
+        if package_type is not None:
+            _enum(package_type, "packageType", ("Zip", "Image"))
+        if package_type == "Image":
             raise InvalidParameter(
                 "sluice runs Zip functions only; PackageType Image is not supported"
             )
@@ -231,7 +334,7 @@ def url_qualifier(value: str | None) -> None:
 
 
 def _enum(value: object, member: str, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
+    if _string(value, member) not in allowed:
         raise _violation(
             value, member, f"Member must satisfy enum value set: [{', '.join(allowed)}]"
         )

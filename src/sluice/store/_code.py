@@ -59,6 +59,7 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "MAX_UNZIPPED_BYTES",
     "MAX_ZIP_ENTRIES",
+    "UNZIPPED_SIZE_MESSAGE",
     "UNZIP_MESSAGE",
     "CodeBlob",
     "CodeRepo",
@@ -89,6 +90,11 @@ archive (a file of padding, a test fixture) is harmless."""
 UNZIP_MESSAGE = "Could not unzip uploaded file. Please check your file, then try to upload again."
 """What Lambda says for code it cannot unzip; the specific reason goes in ``__cause__``."""
 
+UNZIPPED_SIZE_MESSAGE = f"Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+"""What Lambda says (InvalidParameterValueException, 400) for code over `MAX_UNZIPPED_BYTES`
+unzipped (recorded: internetarchive/internet-archive-voice-apps issue 476,
+aws-cloudformation/rain issue 464)."""
+
 _CHUNK = 1024 * 1024
 _TMP_PREFIX = ".tmp-"
 _SHA_HEX = re.compile(r"[0-9a-f]{64}")
@@ -116,9 +122,9 @@ def is_sha256_hex(value: object) -> bool:
     return isinstance(value, str) and _SHA_HEX.fullmatch(value) is not None
 
 
-def _bad(reason: str) -> InvalidZipFile:
+def _bad(reason: str, message: str = UNZIP_MESSAGE) -> InvalidZipFile:
     """An `InvalidZipFile` with AWS's message, carrying `reason` as its cause."""
-    error = InvalidZipFile(UNZIP_MESSAGE)
+    error = InvalidZipFile(message)
     error.__cause__ = ValueError(reason)
     return error
 
@@ -159,7 +165,10 @@ def inspect_zip(zf: zipfile.ZipFile, archive_size: int) -> list[ZipEntry]:
         raise _bad(f"{len(infos)} entries, more than {MAX_ZIP_ENTRIES}")
     declared = sum(info.file_size for info in infos)
     if declared > MAX_UNZIPPED_BYTES:
-        raise _bad(f"declares {declared} unzipped bytes, more than {MAX_UNZIPPED_BYTES}")
+        raise _bad(
+            f"declares {declared} unzipped bytes, more than {MAX_UNZIPPED_BYTES}",
+            UNZIPPED_SIZE_MESSAGE,
+        )
     if declared > _RATIO_FLOOR and declared > MAX_COMPRESSION_RATIO * max(archive_size, 1):
         raise _bad(f"compression ratio over {MAX_COMPRESSION_RATIO}: a zip bomb")
 
@@ -277,7 +286,7 @@ def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, out: BinaryIO, room
             if written > info.file_size:
                 raise _bad(f"{info.filename!r} is longer than its header says")
             if written > room:
-                raise _bad(f"unzips to more than {MAX_UNZIPPED_BYTES} bytes")
+                raise _bad(f"unzips to more than {MAX_UNZIPPED_BYTES} bytes", UNZIPPED_SIZE_MESSAGE)
             out.write(chunk)
 
 
