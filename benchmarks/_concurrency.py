@@ -10,6 +10,7 @@ per environment with the runtime's bare interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -23,6 +24,8 @@ from benchmarks._rows import Row, percentile, row
 from benchmarks._server import BenchServer
 
 INTERVAL_MS = 100
+WARM_TICKS = 5
+WARM_ROUNDS = 5
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
@@ -101,13 +104,32 @@ def _memory_per_environment(server_pid: int, function: str, environments: int) -
     return total / environments
 
 
+def _environments(server_pid: int, function: str) -> int:
+    count = 0
+    for pid in _descendants(server_pid):
+        with contextlib.suppress(OSError):
+            count += _runs(pid, function) and os.getpgid(pid) == pid
+    return count
+
+
+def _warm_up(pool: ThreadPoolExecutor, server: BenchServer, function: str, streams: int) -> None:
+    """Start one environment per stream first: cold starts are scenario 5's business, and
+    dozens of processes starting at once would starve everything else of CPU. Streams that
+    start while others are still cold-starting may find an idle environment and reuse it,
+    so rounds go on until the function has `streams` of them."""
+    for _ in range(WARM_ROUNDS):
+        ticks = [WARM_TICKS] * streams
+        list(pool.map(lambda n: _stream_lateness(server.address, function, n), ticks))
+        if _environments(server.pid, function) >= streams:
+            return
+
+
 def concurrency(server: BenchServer, runtime: str, streams: int, seconds: float) -> list[Row]:
     """Scenario 4: `streams` streams, one line every INTERVAL_MS for `seconds`."""
     function = function_name(runtime, "ticker")
     ticks = int(seconds * 1000 / INTERVAL_MS)
     with ThreadPoolExecutor(streams) as pool:
-        # Start every environment first: cold starts are scenario 5's business.
-        list(pool.map(lambda _: _stream_lateness(server.address, function, 1), range(streams)))
+        _warm_up(pool, server, function, streams)
         cpu_before, started = _cpu_seconds(server.pid), time.perf_counter()
         futures = [
             pool.submit(_stream_lateness, server.address, function, ticks) for _ in range(streams)
