@@ -30,14 +30,15 @@ from sluice.errors import (
 from sluice.protocol import function_url as fu
 from sluice.protocol.awserrors import render_error
 from sluice.protocol.sigv4 import Credentials
-from sluice.server import _function_urls, _invoke
+from sluice.server import _control, _function_urls, _invoke
 from sluice.server._context import RequestContext, parse_function_name, region_of
 from sluice.server._control import ControlPlane
 from sluice.store import Store
 
 logger = logging.getLogger("sluice.server")
 
-MAX_CONTROL_BODY = 72 * 1024 * 1024  # a 50 MB zip, base64-encoded, inside JSON
+# The whole control-plane request: AWS's limit, which a 50 MB zip in base64 just fits.
+MAX_CONTROL_BODY = _control.MAX_ZIP_REQUEST
 
 
 @dataclass(slots=True)
@@ -192,14 +193,16 @@ class LambdaApi:
 
     # Helpers --------------------------------------------------------------------------
 
-    async def _json_body(self, call: Call, limit: int = MAX_CONTROL_BODY) -> dict[str, Any]:
+    async def _json_body(self, call: Call, operation: str) -> dict[str, Any]:
         try:
-            raw = await call.conn.read_body(limit)
+            raw = await call.conn.read_body(MAX_CONTROL_BODY)
         except httpio.BodyTooLarge:
-            raise _invoke.too_large(limit) from None
+            raise _control.request_too_large(operation) from None
         try:
             body = json.loads(raw or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: nesting deeper than the parser's stack is as unreadable as bad
+            # syntax, and must not become a 500.
             raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
         if not isinstance(body, dict):
             raise InvalidRequestContent(
@@ -222,7 +225,7 @@ class LambdaApi:
 
     @route("POST", "/2015-03-31/functions")
     async def create_function(self, call: Call) -> None:
-        body = await self._json_body(call)
+        body = await self._json_body(call, "CreateFunction")
         await self._reply(call, *await self.control.create_function(call.ctx, body))
 
     @route("GET", "/2015-03-31/functions")
@@ -245,17 +248,17 @@ class LambdaApi:
 
     @route("PUT", _FN + "/configuration")
     async def update_function_configuration(self, call: Call) -> None:
-        body = await self._json_body(call)
+        body = await self._json_body(call, "UpdateFunctionConfiguration")
         await self._reply(call, *self.control.update_configuration(call.ctx, self._ref(call), body))
 
     @route("PUT", _FN + "/code")
     async def update_function_code(self, call: Call) -> None:
-        body = await self._json_body(call)
+        body = await self._json_body(call, "UpdateFunctionCode")
         await self._reply(call, *await self.control.update_code(call.ctx, self._ref(call), body))
 
     @route("POST", _TAGS)
     async def tag_resource(self, call: Call) -> None:
-        body = await self._json_body(call)
+        body = await self._json_body(call, "TagResource")
         await self._reply(call, *self.control.tag_resource(call.ctx, call.groups["resource"], body))
 
     @route("DELETE", _TAGS)
@@ -271,7 +274,7 @@ class LambdaApi:
 
     @route("POST", _URL)
     async def create_function_url_config(self, call: Call) -> None:
-        body = await self._json_body(call)
+        body = await self._json_body(call, "CreateFunctionUrlConfig")
         reply = self.control.create_function_url(
             call.ctx, call.groups["name"], call.param("Qualifier"), body
         )
@@ -286,7 +289,7 @@ class LambdaApi:
 
     @route("PUT", _URL)
     async def update_function_url_config(self, call: Call) -> None:
-        body = await self._json_body(call)
+        body = await self._json_body(call, "UpdateFunctionUrlConfig")
         reply = self.control.update_function_url(
             call.ctx, call.groups["name"], call.param("Qualifier"), body
         )

@@ -45,6 +45,15 @@ PAGE_SIZE = 50
 # CreateFunction operation" (recorded: motdotla/node-lambda issue 123, localstack pull request
 # 2999; "... for the UpdateFunctionCode operation": prisma/ecosystem-tests pull request 1507).
 MAX_ZIP_REQUEST = 69_905_067
+
+
+def request_too_large(operation: str) -> RequestTooLarge:
+    """A control-plane request over AWS's limit, worded as AWS words it."""
+    return RequestTooLarge(
+        f"Request must be smaller than {MAX_ZIP_REQUEST} bytes for the {operation} operation"
+    )
+
+
 # ListFunctions' MaxItems in the model: 1..10000 (sluice then pages by 50, spec decision 8).
 MAX_LIST_ITEMS = 10_000
 
@@ -87,9 +96,7 @@ def _decode_zip(code: object, operation: str) -> bytes:
     if not raw:
         raise InvalidParameter("Please provide a source for function code.")
     if len(raw) > MAX_ZIP_REQUEST:
-        raise RequestTooLarge(
-            f"Request must be smaller than {MAX_ZIP_REQUEST} bytes for the {operation} operation"
-        )
+        raise request_too_large(operation)
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
