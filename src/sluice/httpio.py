@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import TypeAlias
 
@@ -21,7 +21,9 @@ READ_SIZE = 256 * 1024
 # Lambda allows 1 MB for the request line and headers together (spec section 6).
 MAX_HEAD_BYTES = 1024 * 1024
 
-Headers: TypeAlias = Sequence[tuple[str, str]]
+# A str value must be ASCII (h11 encodes it so); bytes go out as they are, e.g. a value
+# passed through from a peer, which h11 validated as a field value when it was received.
+Headers: TypeAlias = Sequence[tuple[str, str | bytes]]
 BodyEvent: TypeAlias = h11.Data | h11.EndOfMessage
 
 
@@ -50,6 +52,7 @@ class HttpConnection:
         self._reader = reader
         self._writer = writer
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._head_only = False
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -79,10 +82,24 @@ class HttpConnection:
         """
         if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
             self._h11.start_next_cycle()
+        if self._head_only:
+            self._answer_head_only(False)
         event = await self._next_event()
         if isinstance(event, h11.Request):
+            if event.method == b"HEAD":
+                self._answer_head_only(True)
             return event
         return None
+
+    def _answer_head_only(self, head_only: bool) -> None:
+        """A HEAD response carries headers only (RFC 9110, 9.3.2), and h11 refuses body bytes
+        on one: every body writer drops them. `chunk` is swapped once per request instead of
+        testing the method in it, so the per-chunk path stays one h11 call."""
+        self._head_only = head_only
+        if head_only:
+            self.chunk = _no_chunk  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("chunk", None)
 
     async def next_body_event(self) -> BodyEvent:
         """The next piece of the request body, or its end (with trailers).
@@ -129,10 +146,11 @@ class HttpConnection:
         await self._write(self.response(status, headers, body))
 
     def response(self, status: int, headers: Headers, body: bytes = b"") -> bytes:
-        """A complete response with a Content-Length, as bytes for `send`."""
+        """A complete response with a Content-Length, as bytes for `send`. To a HEAD request,
+        the head alone, its Content-Length still the body's (what a GET would get)."""
         full = [*headers, ("Content-Length", str(len(body)))]
         parts = [self._h11.send(_head(status, full))]
-        if body:
+        if body and not self._head_only:
             parts.append(self._h11.send(h11.Data(data=body)))
         parts.append(self._h11.send(h11.EndOfMessage()))
         return b"".join(part or b"" for part in parts)
@@ -165,6 +183,41 @@ class HttpConnection:
         """Write bytes made by the methods above; flow control waits for the peer to read."""
         await self._write(data)
 
+    @contextlib.asynccontextmanager
+    async def watch_peer(self) -> AsyncIterator[asyncio.Future[None]]:
+        """A future that completes if the peer closes (or resets) the connection while
+        the block runs: for a request that waits long before it is answered (the Runtime
+        API's `next`), so that what waited is not given to a client that left.
+
+        Unlike `wait_peer_closed`, what the peer sends meanwhile is kept for h11 (a
+        pipelined request). On leaving, the watcher has let go of the socket, so the
+        connection can read its next request.
+        """
+        watcher = asyncio.ensure_future(self._wait_peer_gone())
+        try:
+            yield watcher
+        finally:
+            watcher.cancel()
+            try:
+                await watcher
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+
+    async def _wait_peer_gone(self) -> None:
+        """Return once the peer has closed; past MAX_HEAD_BYTES of pipelined data the peer
+        is plainly there, and reading stops until the watcher is cancelled."""
+        kept = 0
+        try:
+            while data := await self._reader.read(READ_SIZE):
+                self._h11.receive_data(data)
+                kept += len(data)
+                if kept > MAX_HEAD_BYTES:
+                    await asyncio.Future()
+        except ConnectionError:
+            pass
+
     async def wait_peer_closed(self) -> None:
         """Return once the peer has closed the connection.
 
@@ -194,6 +247,11 @@ class HttpConnection:
         """Drop the connection at once, without a clean end."""
         transport = self._writer.transport
         transport.abort()
+
+
+def _no_chunk(data: bytes) -> bytes:
+    """`HttpConnection.chunk` while answering a HEAD request."""
+    return b""
 
 
 Handler: TypeAlias = Callable[[HttpConnection, h11.Request], Awaitable[None]]

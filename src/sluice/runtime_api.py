@@ -10,6 +10,9 @@ Protocol rules enforced here (spec 4.1, 4.4):
 
 * `/response` and `/error` must name the current request id (else 400 InvalidRequestID)
   and may be used once per invocation (else 403 InvalidStateTransition);
+* `next` waits for an invocation and gets it only while its connection is open; it and
+  `/init/error` are refused (403 InvalidStateTransition) where the environment's state
+  does not allow them: `/init/error` only before the first `next`;
 * `Lambda-Runtime-Function-Response-Mode` must be absent (buffered) or exactly
   `streaming`, else 400 InvalidFunctionResponseMode and the invocation fails;
 * a buffered body over 6 291 556 bytes gets 413 and `Function.ResponseSizeTooLarge`;
@@ -20,6 +23,7 @@ Protocol rules enforced here (spec 4.1, 4.4):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Protocol
@@ -58,7 +62,9 @@ class Invocation(Protocol):
 
 
 class Environment(Protocol):
-    async def next_invocation(self) -> tuple[Invocation, bytes]: ...
+    async def next_invocation(
+        self, poller_gone: asyncio.Future[None]
+    ) -> tuple[Invocation, bytes] | None: ...
 
     def current_invocation(self) -> Invocation | None: ...
 
@@ -124,7 +130,13 @@ class RuntimeApiServer:
                 await self._response(conn, request, invocation)
 
     async def _next(self, conn: httpio.HttpConnection) -> None:
-        invocation, payload = await self._env.next_invocation()
+        """Long-poll: the answer waits for an invocation, which only a runtime still
+        connected may take; a poll whose client left ends with the connection, unanswered."""
+        async with conn.watch_peer() as gone:
+            handed = await self._env.next_invocation(gone)
+        if handed is None:
+            raise httpio.ConnectionLost("the runtime left before an invocation came")
+        invocation, payload = handed
         await conn.respond(200, invocation.headers().to_headers(), payload)
 
     async def _error(

@@ -480,10 +480,6 @@ NUL_ENV = (
     "Variables with one: "
 )
 BIG_ENV = {"BIG": "v" * 4094}  # 3 + 4094 bytes
-DEEP_JSON_BUG = (
-    "_invoke.py: json.loads raises RecursionError on a deeply nested payload, which is not"
-    " caught, so the answer is 500 ServiceException"
-)
 CONTENT_LENGTH_BUG = (
     "httpio.py: read_body counts the bytes received, not a declared Content-Length over the "
     "limit, so the server waits for the whole body before refusing it"
@@ -492,7 +488,6 @@ BROKEN_FRAMING_BUG = (
     "_app.py/httpio.py: a body whose framing breaks mid-request (ConnectionLost) closes the "
     "connection without any answer"
 )
-TENANT_BUG = "_invoke.py: X-Amz-Tenant-Id is not checked against the model; the function runs"
 
 
 def http_request(head: str, body: str = "") -> bytes:
@@ -1477,7 +1472,6 @@ BAD = [
         raw("POST", INVOKE, NESTED),
         IRC,
         BAD_PAYLOAD,
-        xfail=DEEP_JSON_BUG,
     ),
     row(
         "Invoke",
@@ -1517,7 +1511,6 @@ BAD = [
         sdk("invoke", {"FunctionName": SEED, "TenantId": "<tenant>"}),
         V,
         re.compile(r"1 validation error detected: Value '<tenant>' at 'tenantId' .+"),
-        xfail=TENANT_BUG,
     ),
     row(
         "Invoke",

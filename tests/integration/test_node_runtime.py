@@ -783,6 +783,12 @@ def test_context_and_environment(lambda_client, buffered):
     env = context["env"]
     assert env["handler"] == "app.context" and env["taskRoot"] == env["cwd"]
     assert env["execution"] == "AWS_Lambda_nodejs20.x"
+    # JSON a header cannot carry as is (line breaks, non-ASCII) arrives as the same object.
+    text = '{\n  "custom": {"name": "café", "party": "🎉"}\n}'
+    encoded = base64.b64encode(text.encode()).decode()
+    assert invoke(lambda_client, name, ClientContext=encoded).json()["clientContext"] == (
+        json.loads(text)
+    )
 
 
 # --- Where and how the runtime itself runs -----------------------------------------------

@@ -225,3 +225,21 @@ def test_stream_stops_at_the_size_limit(tmp_path):
         )
     finally:
         assert running.stop() == 0
+
+
+def test_client_context_with_non_ascii_text_and_line_breaks(lambda_client):
+    """sluice passes such JSON re-serialised as one ASCII line; the handler sees the same
+    object the caller encoded."""
+    name = unique("context")
+    handler = (
+        "def handler(event, context):\n"
+        "    c = context.client_context\n"
+        "    return {'custom': c.custom, 'env': c.env, 'client': c.client}\n"
+    )
+    create_function(lambda_client, name, {"app.py": handler})
+    text = '{\n  "custom": {"name": "café", "party": "🎉"},\n  "env": {"locale": "fr"}\n}'
+    response = lambda_client.invoke(
+        FunctionName=name, ClientContext=base64.b64encode(text.encode()).decode()
+    )
+    assert "FunctionError" not in response
+    assert json.load(response["Payload"]) == {**json.loads(text), "client": None}

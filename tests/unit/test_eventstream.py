@@ -32,6 +32,8 @@ from sluice.protocol.eventstream import (
 )
 
 UTC = datetime.UTC
+PLUS_ONE = datetime.timezone(datetime.timedelta(hours=1))
+MINUS_ONE = datetime.timezone(datetime.timedelta(hours=-1))
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 
 # Spec section 1.5, copied field by field.
@@ -200,8 +202,6 @@ def test_decode_with_trailing_next_message(headers, payload, wire):
     decoder = Decoder()
     decoder.feed(data + SPEC_PAYLOAD_CHUNK[:20])
     assert drain(decoder) == [expected(headers, payload)]
-    with pytest.raises(CodecError, match="stream ended inside a message"):
-        decoder.end_of_stream()
     decoder.feed(SPEC_PAYLOAD_CHUNK[20:])
     assert drain(decoder) == [Message(tuple(POSITIVE[0].values[0]), b"This")]
     decoder.end_of_stream()
@@ -294,6 +294,28 @@ def test_many_messages_in_one_feed_survive_compaction():
     assert [m.payload for m in messages] == [bytes([i % 256]) * 100 for i in range(2000)]
 
 
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param(datetime.datetime.min.replace(tzinfo=PLUS_ONE), id="before-year-1-in-utc"),
+        pytest.param(datetime.datetime.max.replace(tzinfo=MINUS_ONE), id="after-9999-in-utc"),
+    ],
+)
+def test_encoder_refuses_a_timestamp_the_decoder_cannot_read(moment):
+    """Valid aware datetimes whose UTC instant is outside datetime's range: the decoder
+    refuses them ("outside the datetime range"), so the encoder must too."""
+    with pytest.raises(CodecError, match="outside the datetime range"):
+        encode_message([("t", moment)], b"")
+
+
+def test_timestamps_at_the_edges_of_the_range_round_trip():
+    first = datetime.datetime.min.replace(tzinfo=UTC)
+    last = datetime.datetime.max.replace(microsecond=999000, tzinfo=UTC)
+    assert decode_chunks([encode_message([("a", first), ("b", last)], b"")]) == [
+        Message((("a", first), ("b", last)), b"")
+    ]
+
+
 def test_timestamp_keeps_milliseconds_only():
     stamp = datetime.datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
     (message,) = decode_chunks([encode_message([("t", stamp)], b"")])
@@ -382,12 +404,16 @@ def test_decoder_stays_failed():
 
 
 @pytest.mark.parametrize("cut", [1, 11, 12, 50, 109])
-def test_end_of_stream_inside_message_raises(cut):
+def test_end_of_stream_inside_message_raises_and_the_decoder_stays_failed(cut):
+    """Like every other error: the rest of a message after EOF is not the same stream."""
     decoder = Decoder()
     decoder.feed(SPEC_PAYLOAD_CHUNK[:cut])
     assert decoder.next_message() is NEED_DATA
     with pytest.raises(CodecError, match="stream ended inside a message"):
         decoder.end_of_stream()
+    for call in (decoder.next_message, decoder.end_of_stream, lambda: decoder.feed(b"x")):
+        with pytest.raises(CodecError, match="already failed"):
+            call()
 
 
 def test_end_of_stream_at_boundary_is_clean():

@@ -33,6 +33,8 @@ from sluice.protocol.eventstream import (
 )
 
 UTC = datetime.UTC
+PLUS_ONE = datetime.timezone(datetime.timedelta(hours=1))
+MINUS_ONE = datetime.timezone(datetime.timedelta(hours=-1))
 OVERHEAD = 16  # prelude + message CRC
 # Bounded by example counts, not timings: CI machines are shared and timings lie.
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,13 +56,29 @@ def _ints(kind: HeaderType) -> st.SearchStrategy[Int]:
 
 
 # The wire carries milliseconds, so only whole milliseconds can come back equal. Instants
-# stay a day inside the datetime range: an offset could push one past it, which the
-# decoder cannot represent.
+# stay a day inside the datetime range, so that every one encodes: an offset can push one
+# past the range in UTC, which the encoder refuses (`bad_header_values` has those).
 timestamps = st.datetimes(
     min_value=datetime.datetime(2, 1, 1),
     max_value=datetime.datetime(9998, 12, 31),
     timezones=st.sampled_from([UTC, datetime.timezone(datetime.timedelta(hours=-9, minutes=-30))]),
 ).map(lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000))
+
+# Any aware instant, often within an hour of either end of the range, where an offset of
+# an hour takes it past the range in UTC.
+any_instants = (
+    st.one_of(
+        st.datetimes(),
+        st.datetimes(max_value=datetime.datetime(1, 1, 1, 1)),
+        st.datetimes(min_value=datetime.datetime(9999, 12, 31, 23)),
+    )
+    .map(lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000))
+    .flatmap(
+        lambda moment: st.sampled_from([UTC, PLUS_ONE, MINUS_ONE]).map(
+            lambda zone: moment.replace(tzinfo=zone)
+        )
+    )
+)
 
 header_values = st.one_of(
     st.booleans(),
@@ -162,6 +180,8 @@ def assert_stays_failed(decoder: Decoder) -> None:
     with pytest.raises(CodecError):
         decoder.next_message()
     with pytest.raises(CodecError):
+        decoder.end_of_stream()
+    with pytest.raises(CodecError):
         decoder.feed(b"\x00")
 
 
@@ -189,6 +209,7 @@ def test_a_stream_cut_inside_a_message_fails_only_at_end_of_stream(stream, point
     else:
         with pytest.raises(CodecError, match="stream ended inside a message"):
             decoder.end_of_stream()
+        assert_stays_failed(decoder)
 
 
 @FUZZ
@@ -209,6 +230,7 @@ bad_header_values = st.one_of(
     header_values,
     st.text(st.characters(exclude_categories=()), max_size=8),  # lone surrogates
     st.datetimes(),  # naive
+    any_instants,
     st.integers(),  # an int without a width
     st.none(),
     st.floats(allow_nan=False),
@@ -231,6 +253,20 @@ def test_encoder_refuses_bad_headers_only_with_codec_error(headers):
     except CodecError:
         return
     assert decode_pieces([frame]) == [Message(tuple(headers), b"p")]
+
+
+@FUZZ
+@given(any_instants)
+def test_an_instant_is_encoded_only_if_it_decodes_back(moment):
+    """The decoder reads timestamps as UTC datetimes; an aware instant whose UTC form is
+    outside datetime's range must be refused when written, not when read."""
+    try:
+        frame = encode_message([("t", moment)], b"")
+    except CodecError:
+        with pytest.raises(OverflowError):
+            moment.astimezone(UTC)
+        return
+    assert decode_pieces([frame]) == [Message((("t", moment),), b"")]
 
 
 # --- hostile input ------------------------------------------------------------------------

@@ -15,8 +15,10 @@ import h11
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sluice.errors import InvalidRequestContent, ValidationFailed
 from sluice.protocol import runtime as rt
 from sluice.protocol.eventstream import NEED_DATA, Decoder, invoke_complete
+from sluice.server._invoke import MAX_CLIENT_CONTEXT, client_context, tenant_id
 
 # Bounded by example counts, not timings: CI machines are shared and timings lie.
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -32,7 +34,7 @@ json_values = st.recursive(
     | st.text(max_size=12)
     | st.text(st.characters(exclude_categories=()), max_size=4),  # lone surrogates, escaped
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
-    max_leaves=12,  # shallow: deeper nesting makes json.loads raise RecursionError (open bug)
+    max_leaves=12,  # small and fast; `too_deep` below covers nesting past the parser's stack
 )
 documents = st.fixed_dictionaries(
     {},
@@ -46,10 +48,16 @@ encoded_documents = st.builds(
     st.booleans(),
     st.sampled_from(["utf-8", "utf-8", "utf-16", "utf-32-be"]),  # json.loads detects all three
 )
+# Nesting past the parser's stack: json.loads raises RecursionError, not ValueError.
+too_deep = st.one_of(
+    st.integers(1000, 5000).map(lambda n: b"[" * n),
+    st.integers(1000, 5000).map(lambda n: b'{"errorType": ' + b"[" * n + b"]" * n + b"}"),
+)
 error_bodies = st.one_of(
     st.binary(max_size=120),
     encoded_documents,
     st.text(max_size=40).map(str.encode),
+    too_deep,
 )
 
 
@@ -103,7 +111,7 @@ def test_any_init_error_post_becomes_a_reportable_init_error(body, header_type):
 def test_a_body_that_is_not_a_json_object_is_kept_as_its_text(body, header_type):
     try:
         parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = None
     outcome = rt.function_error(body, header_type)
     if isinstance(parsed, dict):
@@ -125,7 +133,7 @@ def test_a_base64_trailer_body_reads_like_an_error_post(body, header_type):
 
 
 @FUZZ
-@given(wire_text, st.none() | wire_text)
+@given(wire_text, st.none() | wire_text | too_deep.map(lambda b: base64.b64encode(b).decode()))
 def test_any_trailer_pair_becomes_a_reportable_function_error(header_type, encoded_body):
     outcome = rt.trailer_error(header_type, encoded_body)
     assert_reportable(outcome)
@@ -173,6 +181,28 @@ def test_platform_outcomes_name_the_request_in_documented_form(
 
 
 header_safe = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40)
+# What a caller may put in X-Amz-Client-Context once decoded: JSON in any layout and
+# encoding of text (line breaks, non-ASCII, escapes), or text that is no JSON at all.
+context_texts = st.one_of(
+    st.builds(
+        lambda value, ascii_only, indent: json.dumps(value, ensure_ascii=ascii_only, indent=indent),
+        documents | json_values,
+        st.booleans(),
+        st.none() | st.integers(0, 2),
+    ),
+    st.text(max_size=40),
+    st.text(max_size=40).map(lambda text: f" {json.dumps(text, ensure_ascii=False)}\t"),
+)
+# X-Amz-Tenant-Id as the server reads it: any wire bytes, as latin-1.
+tenant_values = st.one_of(wire_text, header_safe, st.text(max_size=12))
+
+
+def _as_server_takes_it(check, value):
+    """The value the Lambda API lets through to the runtime, or None if it refuses it."""
+    try:
+        return check(value)
+    except (InvalidRequestContent, ValidationFailed):
+        return None
 
 
 @FUZZ
@@ -180,15 +210,18 @@ header_safe = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max
     st.uuids().map(str),
     st.integers(0, 2**53),
     header_safe,
+    st.none() | context_texts,
     st.none() | header_safe,
-    st.none() | header_safe,
-    st.none() | header_safe,
+    st.none() | tenant_values,
 )
 def test_next_headers_are_valid_http(request_id, deadline, arn, context, identity, tenant):
-    """The `GET /next` answer is sent by h11, which refuses what HTTP forbids.
-
-    Printable ASCII only, for now: a client context or tenant id with other characters
-    (both come from the caller) makes h11 refuse the answer (open bug)."""
+    """The `GET /next` answer is sent by h11, which refuses what HTTP forbids; the caller's
+    client context and tenant id reach it through the Lambda API's checks."""
+    if context is not None:
+        encoded = base64.b64encode(context.encode("utf-8", "surrogatepass")).decode()
+        context = _as_server_takes_it(client_context, encoded)
+    if tenant is not None:
+        tenant = _as_server_takes_it(tenant_id, tenant)
     headers = rt.InvocationHeaders(
         request_id, deadline, arn, rt.new_trace_id(), context, identity, tenant
     ).to_headers()
@@ -199,3 +232,26 @@ def test_next_headers_are_valid_http(request_id, deadline, arn, context, identit
     names = [name.lower() for name, _ in headers]
     assert len(names) == len(set(names))
     assert ("lambda-runtime-aws-tenant-id" in names) == bool(tenant)
+    assert ("lambda-runtime-client-context" in names) == bool(context)
+
+
+@FUZZ
+@given(context_texts)
+def test_a_client_context_reaches_the_runtime_as_the_same_json(text):
+    """Verbatim when a header can carry it (as AWS passes it), else re-serialised; either
+    way a runtime parsing the header gets the value the caller encoded."""
+    raw = text.encode("utf-8", "surrogatepass")
+    encoded = base64.b64encode(raw).decode()
+    if len(encoded) > MAX_CLIENT_CONTEXT:
+        return  # refused for its size alone
+    header = _as_server_takes_it(client_context, encoded)
+    try:
+        value = json.loads(raw.decode())
+    except (ValueError, RecursionError):
+        assert header is None
+        return
+    assert header is not None
+    # NaN is not equal to itself: compare the JSON both read back as.
+    assert json.dumps(json.loads(header)) == json.dumps(value)
+    if text.isascii() and text.isprintable() and text == text.strip():
+        assert header == text

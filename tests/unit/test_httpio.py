@@ -44,3 +44,92 @@ def test_get_then_post_reuse_one_connection() -> None:
     data = asyncio.run(scenario())
     assert data.count(b"HTTP/1.1 200") == 2
     assert b"GET ok" in data and data.endswith(b"POST ok")
+
+
+async def _answer(conn: httpio.HttpConnection, request: h11.Request) -> None:
+    """A full response on /full, a chunked one elsewhere."""
+    if request.target == b"/full":
+        await conn.respond(200, [("Content-Type", "text/plain")], b"body")
+        return
+    await conn.start_stream(200, [("Content-Type", "text/plain")])
+    await conn.send_chunk(b"chunk")
+    await conn.end_stream()
+
+
+def test_head_gets_the_head_only_and_the_connection_stays_usable() -> None:
+    """RFC 9110 9.3.2: no body on a HEAD response (h11 refused one, and the connection was
+    dropped unanswered); Content-Length still says what a GET would get."""
+
+    async def scenario() -> bytes:
+        server = httpio.HttpServer(_answer)
+        port = await server.start("127.0.0.1", 0)
+        try:
+            payload = (
+                b"HEAD /full HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            return await asyncio.to_thread(_read_all, port, payload)
+        finally:
+            await server.close()
+
+    client = h11.Connection(h11.CLIENT)
+    client.receive_data(asyncio.run(scenario()))
+    answers = []
+    for method, target in ((b"HEAD", b"/full"), (b"HEAD", b"/stream"), (b"GET", b"/full")):
+        client.send(h11.Request(method=method, target=target, headers=[("Host", "x")]))
+        client.send(h11.EndOfMessage())
+        response = client.next_event()
+        body = b""
+        while isinstance(event := client.next_event(), h11.Data):
+            body += event.data
+        assert isinstance(event, h11.EndOfMessage)
+        answers.append((response.status_code, dict(response.headers), body))
+        if client.our_state is h11.DONE and client.their_state is h11.DONE:
+            client.start_next_cycle()
+    assert answers[0] == (200, {b"content-type": b"text/plain", b"content-length": b"4"}, b"")
+    assert answers[1][0] == 200 and answers[1][2] == b""
+    assert answers[2][0] == 200 and answers[2][2] == b"body"
+
+
+def _read_all(port: int, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data
+
+
+async def _wait_for_peer(conn: httpio.HttpConnection, request: h11.Request) -> None:
+    if request.target == b"/wait":
+        async with conn.watch_peer() as gone:
+            await asyncio.wait_for(gone, 5)
+    await conn.respond(200, [], request.target)
+
+
+def test_watch_peer_sees_the_close_and_keeps_a_pipelined_request() -> None:
+    """What the Runtime API's `next` relies on to hand nothing to a runtime that left."""
+
+    async def scenario() -> bytes:
+        server = httpio.HttpServer(_wait_for_peer)
+        port = await server.start("127.0.0.1", 0)
+        try:
+            payload = b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"
+            return await asyncio.to_thread(_half_close, port, payload)
+        finally:
+            await server.close()
+
+    data = asyncio.run(scenario())
+    assert data.count(b"HTTP/1.1 200 OK") == 2
+    assert data.endswith(b"/next") and b"/wait" in data
+
+
+def _half_close(port: int, payload: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data

@@ -138,11 +138,19 @@ class Engine:
             self._warn(message)
 
     async def _supervise(self, env: Environment, invocation: Invocation) -> None:
-        """Wait for the outcome, close the log with END/REPORT, release the environment."""
-        outcome = await invocation.wait_done()
-        await env.settle_output()
-        self._close_log(env, invocation, outcome)
-        invocation.mark_finalized()
+        """Wait for the outcome, close the log with END/REPORT, release the environment.
+
+        Whatever fails while closing the log, the invocation is still finalized and its log
+        kept: a caller waiting for the log tail (`LogType: Tail`) must not wait forever.
+        """
+        try:
+            outcome = await invocation.wait_done()
+            await env.settle_output()
+            self._close_log(env, invocation, outcome)
+        except Exception:
+            _logger.exception("could not close the log of invocation %s", invocation.request_id)
+        finally:
+            invocation.mark_finalized()
         self._append_function_log(invocation)
 
     def _close_log(self, env: Environment, invocation: Invocation, outcome: rt.Outcome) -> None:
@@ -165,7 +173,7 @@ class Engine:
         """Keep every invocation's log per function: `<data-dir>/logs/<function>.log`."""
         path = self.log_file(invocation.request.function.name)
         try:
-            with path.open("a", encoding="utf-8") as handle:
+            with path.open("a", encoding="utf-8", errors="replace") as handle:
                 handle.write(invocation.log.text())
         except OSError as exc:
             self._warn(f"could not write {path}: {exc}")

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 
 from sluice.engine import _process, _runtimes
 from sluice.engine._invocation import FunctionSpec, Invocation
@@ -43,7 +44,12 @@ class Environment:
         self._init_outcome: rt.Outcome | None = None
         self._current: Invocation | None = None
         self._handed: Invocation | None = None
-        self._assigned: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
+        # The invocation assigned but not yet handed to the runtime, and the `next` polls
+        # waiting for one, oldest first.
+        self._assigned: Invocation | None = None
+        self._pollers: deque[asyncio.Future[None]] = deque()
+        self._polled = False  # the runtime has polled `next`: its init is over
+        self._init_ms = 0.0
         self._orphan_log: list[str] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -100,7 +106,8 @@ class Environment:
         if self._init_outcome is not None or self.exited.is_set():
             self._fail_current()
             return
-        self._assigned.put_nowait(invocation)
+        self._assigned = invocation
+        self._wake_poller()
 
     def _settled(self, invocation: Invocation) -> None:
         """The outcome is settled: reusable at once (the next call may already be waiting),
@@ -120,22 +127,87 @@ class Environment:
     def current_invocation(self) -> Invocation | None:
         return self._current
 
-    async def next_invocation(self) -> tuple[Invocation, bytes]:
-        """Runtime API `next`: the runtime is ready; hand it the next assigned invocation."""
-        if self._handed is not None and not self._handed.done:
-            raise rt.invalid_state_transition("INVOKE", "READY")
-        cold = self._handed is None
-        # Init ends when the runtime first polls; only the cold-start invocation reports it.
-        init_ms = (time.monotonic() - self._started_at) * 1000
-        invocation = await self._assigned.get()
-        if cold:
-            invocation.init_duration_ms = init_ms
+    async def next_invocation(
+        self, poller_gone: asyncio.Future[None]
+    ) -> tuple[Invocation, bytes] | None:
+        """Runtime API `next`: the runtime is ready; hand it the next assigned invocation.
+
+        Returns None, handing out nothing, once `poller_gone` completes: an invocation
+        given to a connection that has closed would be lost until its timeout. The check
+        and the hand-over happen in one step, so an invocation is never taken and dropped.
+        Polls that wait together are served in the order they came, as RAPID parks a
+        second concurrent `next` beside the first (`RuntimeReadyState.Ready` in
+        `internal/lambda/core/states.go`) rather than refusing it.
+
+        Raises:
+            RuntimeApiMisuse: 403 `InvalidStateTransition` after an init error, or while
+                the invocation last handed out is unfinished.
+        """
+        state = self._runtime_state()
+        if state != "READY":
+            raise rt.invalid_state_transition(state, "READY")
+        if not self._polled:
+            # Init ends when the runtime first polls; the cold-start invocation reports it.
+            self._polled = True
+            self._init_ms = (time.monotonic() - self._started_at) * 1000
+        while self._assigned is None and not poller_gone.done():
+            await self._wait_for_assignment(poller_gone)
+        if poller_gone.done():
+            if self._assigned is not None:
+                self._wake_poller()  # it was meant for this poll: the next one takes it
+            return None
+        invocation, self._assigned = self._assigned, None
+        if self._handed is None:
+            invocation.init_duration_ms = self._init_ms
         self._handed = invocation
         return invocation, invocation.request.payload
 
+    async def _wait_for_assignment(self, poller_gone: asyncio.Future[None]) -> None:
+        """Wait until this poll is woken for an invocation, or its client leaves."""
+        waiter = asyncio.get_running_loop().create_future()
+
+        def wake(_: object) -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        self._pollers.append(waiter)
+        poller_gone.add_done_callback(wake)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if self._assigned is not None and waiter.done() and not waiter.cancelled():
+                self._wake_poller()  # woken, then cancelled: pass the invocation on
+            raise
+        finally:
+            self._pollers.remove(waiter)
+            poller_gone.remove_done_callback(wake)
+
+    def _wake_poller(self) -> None:
+        """Wake the oldest waiting poll; it takes the assigned invocation if still there."""
+        for waiter in self._pollers:
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
     def init_failed(self, outcome: rt.Outcome) -> None:
-        """Runtime API `init/error`: remembered until the process exits."""
+        """Runtime API `init/error`: remembered until the process exits.
+
+        Raises:
+            RuntimeApiMisuse: 403 `InvalidStateTransition` once init is over (the runtime
+                polled `next`) or after an init error: RAPID accepts `/init/error` only in
+                its Started state (`internal/lambda/core/states.go`), and records nothing.
+        """
+        if self._polled or self._init_outcome is not None:
+            raise rt.invalid_state_transition(self._runtime_state(), "INIT_ERROR")
         self._init_outcome = outcome
+
+    def _runtime_state(self) -> str:
+        """The runtime's state, as the Runtime API's 403 answers name it."""
+        if self._init_outcome is not None:
+            return "INIT_ERROR"
+        if self._handed is not None and not self._handed.done:
+            return "INVOKE"
+        return "READY"
 
     async def response_truncated(self, invocation: Invocation) -> None:
         """A streamed body stopped without its terminator: crash if the process died."""

@@ -79,8 +79,9 @@ class InvocationLog:
         return "".join(self.lines)
 
     def tail(self, limit: int = 4096) -> bytes:
-        """Spec 3.1: the last 4 KB of the log, cut by bytes (possibly mid-line)."""
-        return self.text().encode()[-limit:]
+        """Spec 3.1: the last 4 KB of the log, cut by bytes (possibly mid-line). Text that
+        UTF-8 cannot hold (a lone surrogate) becomes `?` rather than failing the call."""
+        return self.text().encode("utf-8", "replace")[-limit:]
 
 
 class Invocation:

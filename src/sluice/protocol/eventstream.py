@@ -134,6 +134,7 @@ def _encode_value(value: HeaderValue) -> bytes:
         if value.tzinfo is None:
             raise CodecError("timestamp header needs a timezone-aware datetime")
         millis = (value - _EPOCH) // _MILLISECOND  # sub-millisecond precision is dropped
+        _timestamp(millis)  # an instant past the datetime range in UTC could not be read back
         return bytes((HeaderType.TIMESTAMP,)) + _INT_FORMATS[HeaderType.LONG].pack(millis)
     if isinstance(value, uuid.UUID):
         return bytes((HeaderType.UUID,)) + value.bytes
@@ -366,11 +367,16 @@ class Decoder:
         """Declare EOF; a half-received message then means the stream was cut short.
 
         Raises:
-            CodecError: bytes of an incomplete message are still buffered.
+            CodecError: bytes of an incomplete message are still buffered, or the decoder
+                had already failed; either way it stays failed.
         """
+        if self._error is not None:
+            raise CodecError(f"decoder already failed: {self._error}")
         buffered = len(self._buffer) - self._pos
         if buffered:
-            raise CodecError(f"stream ended inside a message ({buffered} bytes buffered)")
+            exc = CodecError(f"stream ended inside a message ({buffered} bytes buffered)")
+            self._fail(exc)
+            raise exc
 
     def _next(self, view: memoryview) -> Message | NeedData:
         available = len(view) - self._pos

@@ -17,6 +17,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -65,6 +66,21 @@ class InvocationHeaders:
         )
         headers.extend((name, value) for name, value in optional if value)
         return headers
+
+
+def client_context_header(text: str, value: object) -> str:
+    """The caller's client context (`text`, parsed as `value`) as `Lambda-Runtime-Client-Context`.
+
+    AWS passes the decoded JSON text as it is (spec 1.1, RIE's `rie/handlers.go`), and sluice
+    does too when that text can be a header value: one line of printable ASCII without
+    surrounding spaces. Other JSON (line breaks, non-ASCII text) is sent re-serialised as
+    one line of ASCII, `\\u` escapes included: the same JSON value, which is what runtime
+    clients read from the header (awslambdaric and the Node.js client parse it; how AWS
+    sends raw UTF-8 there is not documented, and clients decode header bytes differently).
+    """
+    if text.isascii() and text.isprintable() and text == text.strip():
+        return text
+    return json.dumps(value, separators=(",", ":"))
 
 
 def new_trace_id(now: float | None = None) -> str:
@@ -213,16 +229,34 @@ def too_large(limit: int) -> Outcome:
     )
 
 
+# A lone UTF-16 surrogate: a JSON escape such as `\udc80` decodes to one, and no UTF-8 text
+# (the log file, the log tail) can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: object) -> str:
+    """A JSON value as text that encodes as UTF-8 anywhere it goes later.
+
+    Lone surrogates become U+FFFD, as Go's encoding/json (RAPID's) decodes them; the posted
+    document itself is kept as it was.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", str(value))
+
+
 def _read_document(body: bytes, header_type: str | None) -> tuple[str, str, bytes]:
-    """Make sense of whatever error body a runtime sent: JSON document or plain text."""
+    """Make sense of whatever error body a runtime sent: JSON document or plain text.
+
+    A body too deeply nested for the parser (RecursionError) is as unreadable as bad
+    syntax, so it is kept as text like any other body that is not a JSON object.
+    """
     try:
         parsed = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         parsed = None
     if isinstance(parsed, dict):
-        error_type = str(parsed.get("errorType") or header_type or "Unknown")
+        error_type = _text(parsed.get("errorType") or header_type or "Unknown")
         message = parsed.get("errorMessage")
-        return error_type, str(message) if message is not None else "", body
+        return error_type, _text(message) if message is not None else "", body
     text = body.decode("utf-8", "replace")
     error_type = header_type or "Unknown"
     document = json.dumps({"errorMessage": text, "errorType": error_type}).encode()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 
 from sluice import httpio
@@ -30,6 +31,10 @@ from sluice.server._context import RequestContext
 MAX_SYNC_PAYLOAD = 6_291_456
 MAX_ASYNC_PAYLOAD = 1_048_576
 MAX_CLIENT_CONTEXT = 3583
+# The `TenantId` shape of the service model (botocore `lambda/2015-03-31`): 1-256 characters.
+TENANT_ID_PATTERN = r"[a-zA-Z0-9\._:\/=+\-@ ]+"
+_TENANT_ID = re.compile(TENANT_ID_PATTERN)
+MAX_TENANT_ID = 256
 
 
 def too_large(limit: int) -> RequestTooLarge:
@@ -44,7 +49,7 @@ def check_payload(payload: bytes) -> bytes:
         return b"{}"
     try:
         json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidRequestContent(
             f"Could not parse request body into json: Could not parse payload into json: {exc}"
         ) from None
@@ -52,19 +57,49 @@ def check_payload(payload: bytes) -> bytes:
 
 
 def client_context(value: str | None) -> str | None:
-    """X-Amz-Client-Context is base64 JSON; the runtime receives it decoded (spec 1.1)."""
+    """X-Amz-Client-Context is base64 JSON; the runtime receives it decoded (spec 1.1), in
+    the form a header can carry (`rt.client_context_header`).
+
+    JSON nested deeper than the parser's stack (RecursionError) is refused like bad JSON.
+    """
     if value is None:
         return None
     if len(value) > MAX_CLIENT_CONTEXT:
         raise InvalidRequestContent("Client context must be less than 3583 bytes")
     try:
         decoded = base64.b64decode(value, validate=True).decode()
-        json.loads(decoded)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return rt.client_context_header(decoded, json.loads(decoded))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidRequestContent(
             "Client context must be a valid Base64-encoded JSON object."
         ) from None
-    return decoded
+
+
+def tenant_id(value: str | None) -> str | None:
+    """X-Amz-Tenant-Id, checked against the model as AWS checks every member: the runtime
+    gets it in a header, where only these characters are safe anyway."""
+    if value is None:
+        return None
+    constraints = []
+    if not _TENANT_ID.fullmatch(value):
+        constraints.append(f"Member must satisfy regular expression pattern: {TENANT_ID_PATTERN}")
+    if not value:
+        constraints.append("Member must have length greater than or equal to 1")
+    if len(value) > MAX_TENANT_ID:
+        constraints.append(f"Member must have length less than or equal to {MAX_TENANT_ID}")
+    if constraints:
+        raise _violations(value, "tenantId", constraints)
+    return value
+
+
+def _violations(value: str, member: str, constraints: list[str]) -> ValidationFailed:
+    """AWS's message for one member that breaks one or more constraints."""
+    count = f"{len(constraints)} validation error{'s' if len(constraints) > 1 else ''}"
+    found = "; ".join(
+        f"Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        for constraint in constraints
+    )
+    return ValidationFailed(f"{count} detected: {found}")
 
 
 def _choice(value: str | None, member: str, allowed: tuple[str, ...]) -> str:
@@ -98,14 +133,18 @@ def build_request(
         streaming=streaming,
         log_tail=log_type == "Tail",
         client_context=client_context(headers.get("x-amz-client-context")),
-        tenant_id=headers.get("x-amz-tenant-id"),
+        tenant_id=tenant_id(headers.get("x-amz-tenant-id")),
     )
     return request, invocation_type
 
 
-def _base_headers(ctx: RequestContext, content_type: str) -> list[tuple[str, str]]:
+def _base_headers(ctx: RequestContext, content_type: str) -> list[tuple[str, str | bytes]]:
+    """The head of an invoke answer. The runtime's `Content-Type` goes back as the bytes it
+    posted (read as latin-1), bytes 0x80-0xFF included: RAPID, written in Go, accepts and
+    forwards such obs-text in header values, and h11 sends bytes as they are (a str it
+    would encode as ASCII, and refuse)."""
     return [
-        ("Content-Type", content_type),
+        ("Content-Type", content_type.encode("latin-1")),
         ("x-amzn-RequestId", ctx.request_id),
         ("X-Amz-Executed-Version", "$LATEST"),
     ]
