@@ -9,6 +9,6 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     exit 2
 fi
 bash scripts/setup.sh
-.venv/bin/ruff check src tests benchmarks examples fuzz
-.venv/bin/ruff format --check src tests benchmarks examples fuzz
+.venv/bin/ruff check src tests benchmarks examples fuzz soak
+.venv/bin/ruff format --check src tests benchmarks examples fuzz soak
 .venv/bin/python -m pytest -q "$@"
