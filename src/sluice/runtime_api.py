@@ -28,8 +28,6 @@ import json
 import re
 from typing import Protocol
 
-import h11
-
 from sluice import httpio
 from sluice.errors import RuntimeApiMisuse
 from sluice.protocol import runtime as rt
@@ -73,7 +71,7 @@ class Environment(Protocol):
     async def response_truncated(self, invocation: Invocation) -> None: ...
 
 
-def _header(request: h11.Request, name: str) -> str | None:
+def _header(request: httpio.Request, name: str) -> str | None:
     wanted = name.encode()
     for key, value in request.headers:
         if key == wanted:
@@ -81,7 +79,7 @@ def _header(request: h11.Request, name: str) -> str | None:
     return None
 
 
-def _trailers(end: h11.EndOfMessage) -> dict[str, str]:
+def _trailers(end: httpio.EndOfMessage) -> dict[str, str]:
     return {k.decode().lower(): v.decode("latin-1") for k, v in end.headers}
 
 
@@ -102,7 +100,7 @@ class RuntimeApiServer:
         """Stop listening and cut every open connection (the process is gone or going)."""
         await self._http.close()
 
-    async def _handle(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
+    async def _handle(self, conn: httpio.HttpConnection, request: httpio.Request) -> None:
         try:
             await self._route(conn, request)
         except RuntimeApiMisuse as exc:
@@ -110,7 +108,7 @@ class RuntimeApiServer:
             headers = [("Content-Type", "application/json")]
             await conn.respond(exc.status, headers, rt.misuse_body(exc))
 
-    async def _route(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
+    async def _route(self, conn: httpio.HttpConnection, request: httpio.Request) -> None:
         path = request.target.decode("latin-1").split("?", 1)[0]
         match = _ROUTE.match(path)
         method = request.method.decode()
@@ -132,15 +130,14 @@ class RuntimeApiServer:
     async def _next(self, conn: httpio.HttpConnection) -> None:
         """Long-poll: the answer waits for an invocation, which only a runtime still
         connected may take; a poll whose client left ends with the connection, unanswered."""
-        async with conn.watch_peer() as gone:
-            handed = await self._env.next_invocation(gone)
+        handed = await self._env.next_invocation(conn.peer_gone)
         if handed is None:
             raise httpio.ConnectionLost("the runtime left before an invocation came")
         invocation, payload = handed
         await conn.respond(200, invocation.headers().to_headers(), payload)
 
     async def _error(
-        self, conn: httpio.HttpConnection, request: h11.Request, invocation: Invocation
+        self, conn: httpio.HttpConnection, request: httpio.Request, invocation: Invocation
     ) -> None:
         """`/error`: the handler failed before responding. An oversized document still
         fails the invocation, with the type the header gave, so the caller is not left
@@ -175,7 +172,7 @@ class RuntimeApiServer:
         await conn.respond(202, [("Content-Type", "application/json")], _ACCEPTED)
 
     async def _response(
-        self, conn: httpio.HttpConnection, request: h11.Request, invocation: Invocation
+        self, conn: httpio.HttpConnection, request: httpio.Request, invocation: Invocation
     ) -> None:
         mode = _header(request, rt.RESPONSE_MODE_HEADER)
         content_type = _header(request, "content-type") or "application/octet-stream"
@@ -210,7 +207,7 @@ class RuntimeApiServer:
     ) -> None:
         """Forward the body as it comes, one event per HTTP chunk the runtime sent.
 
-        h11 hands over a chunk in as many pieces as the socket reads took; pieces are
+        The parser hands over a chunk in as many pieces as the socket reads took; pieces are
         joined up to the chunk's end (spec decision 9), but never beyond
         MAX_CHUNK_PAYLOAD, so a huge chunk streams on instead of filling memory.
         """
@@ -225,7 +222,7 @@ class RuntimeApiServer:
                     await invocation.write(bytes(pending))
                 await self._env.response_truncated(invocation)
                 raise
-            if isinstance(event, h11.EndOfMessage):
+            if isinstance(event, httpio.EndOfMessage):
                 break
             pending += event.data
             if event.chunk_end or not chunked or len(pending) >= MAX_CHUNK_PAYLOAD:

@@ -371,7 +371,7 @@ def head_over_limit(kind: str) -> bytes:
 # -- the table ----------------------------------------------------------------------------
 
 # (status, x-amzn-ErrorType) of each answer; None as the code: refused as HTTP, before any
-# operation (h11's status, a plain-text body), and a None status: no answer at all.
+# operation (the HTTP layer's status, a plain-text body), and a None status: no answer at all.
 V = (400, "ValidationException")
 IRC = (400, "InvalidRequestContentException")
 IPV = (400, "InvalidParameterValueException")
@@ -480,14 +480,6 @@ NUL_ENV = (
     "Variables with one: "
 )
 BIG_ENV = {"BIG": "v" * 4094}  # 3 + 4094 bytes
-CONTENT_LENGTH_BUG = (
-    "httpio.py: read_body counts the bytes received, not a declared Content-Length over the "
-    "limit, so the server waits for the whole body before refusing it"
-)
-BROKEN_FRAMING_BUG = (
-    "_app.py/httpio.py: a body whose framing breaks mid-request (ConnectionLost) closes the "
-    "connection without any answer"
-)
 
 
 def http_request(head: str, body: str = "") -> bytes:
@@ -1542,7 +1534,6 @@ BAD = [
         ),
         TOO_LARGE,
         too_large(SYNC_LIMIT),
-        xfail=CONTENT_LENGTH_BUG,
     ),
     row(
         "Invoke",
@@ -1692,7 +1683,7 @@ BAD = [
         RNF,
         f"No Lambda API operation at PUT /2017-10-31/functions/{SEED}/concurrency",
     ),
-    # HTTP that h11 refuses before any operation -------------------------------------------
+    # HTTP that the HTTP layer refuses before any operation ------------------------------
     row(
         "http",
         "one-header-over-1mib",
@@ -1745,7 +1736,6 @@ BAD = [
         wire(http_request(f"POST {FN} HTTP/1.1", "Transfer-Encoding: chunked\r\n\r\nzz\r\n")),
         HTTP_400,
         "Bad request\n",
-        xfail=BROKEN_FRAMING_BUG,
     ),
 ]
 

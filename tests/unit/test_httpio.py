@@ -6,11 +6,12 @@ import asyncio
 import socket
 
 import h11
+import pytest
 
 from sluice import httpio
 
 
-async def _echo(conn: httpio.HttpConnection, request: h11.Request) -> None:
+async def _echo(conn: httpio.HttpConnection, request: httpio.Request) -> None:
     await conn.respond(200, [("Content-Type", "text/plain")], request.method + b" ok")
 
 
@@ -46,7 +47,7 @@ def test_get_then_post_reuse_one_connection() -> None:
     assert b"GET ok" in data and data.endswith(b"POST ok")
 
 
-async def _answer(conn: httpio.HttpConnection, request: h11.Request) -> None:
+async def _answer(conn: httpio.HttpConnection, request: httpio.Request) -> None:
     """A full response on /full, a chunked one elsewhere."""
     if request.target == b"/full":
         await conn.respond(200, [("Content-Type", "text/plain")], b"body")
@@ -57,8 +58,8 @@ async def _answer(conn: httpio.HttpConnection, request: h11.Request) -> None:
 
 
 def test_head_gets_the_head_only_and_the_connection_stays_usable() -> None:
-    """RFC 9110 9.3.2: no body on a HEAD response (h11 refused one, and the connection was
-    dropped unanswered); Content-Length still says what a GET would get."""
+    """RFC 9110 9.3.2: no body on a HEAD response; Content-Length still says what a GET
+    would get."""
 
     async def scenario() -> bytes:
         server = httpio.HttpServer(_answer)
@@ -101,14 +102,13 @@ def _read_all(port: int, payload: bytes) -> bytes:
         return data
 
 
-async def _wait_for_peer(conn: httpio.HttpConnection, request: h11.Request) -> None:
+async def _wait_for_peer(conn: httpio.HttpConnection, request: httpio.Request) -> None:
     if request.target == b"/wait":
-        async with conn.watch_peer() as gone:
-            await asyncio.wait_for(gone, 5)
+        await asyncio.wait_for(conn.peer_gone, 5)
     await conn.respond(200, [], request.target)
 
 
-def test_watch_peer_sees_the_close_and_keeps_a_pipelined_request() -> None:
+def test_peer_gone_sees_the_close_and_keeps_a_pipelined_request() -> None:
     """What the Runtime API's `next` relies on to hand nothing to a runtime that left."""
 
     async def scenario() -> bytes:
@@ -133,3 +133,95 @@ def _half_close(port: int, payload: bytes) -> bytes:
         while chunk := sock.recv(65536):
             data += chunk
         return data
+
+
+async def _body_echo(conn: httpio.HttpConnection, request: httpio.Request) -> None:
+    """Answers with what the body looked like: pieces (`|` at chunk ends) and trailers."""
+    pieces = []
+    while True:
+        event = await conn.next_body_event()
+        if isinstance(event, httpio.EndOfMessage):
+            break
+        pieces.append(event.data + (b"|" if event.chunk_end else b""))
+    trailers = b";".join(b"%s=%s" % pair for pair in event.headers)
+    await conn.respond(200, [("Content-Type", "text/plain")], b"".join(pieces) + b" " + trailers)
+
+
+def _serve(handler, payload: bytes) -> bytes:
+    """Send `payload` on one connection, half-close, and return everything answered."""
+
+    def exchange(port: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+            return data
+
+    async def scenario() -> bytes:
+        server = httpio.HttpServer(handler)
+        port = await server.start("127.0.0.1", 0)
+        try:
+            return await asyncio.to_thread(exchange, port)
+        finally:
+            await server.close()
+
+    return asyncio.run(scenario())
+
+
+def test_chunks_end_where_the_sender_ended_them_and_trailers_arrive() -> None:
+    answer = _serve(
+        _body_echo,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"3\r\nabc\r\n2\r\nde\r\n0\r\nX-Error: boom\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Connection: close\r\n" in answer
+    assert answer.endswith(b"\r\n\r\nabc|de| x-error=boom")
+
+
+def test_broken_chunk_framing_is_answered_400() -> None:
+    answer = _serve(
+        _body_echo, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert answer.endswith(b"\r\n\r\nBad request\n")
+
+
+def test_head_gets_the_head_only() -> None:
+    answer = _serve(_echo, b"HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Content-Length: 7\r\n" in answer
+    assert answer.endswith(b"\r\n\r\n")
+
+
+def test_expect_continue_is_answered_when_the_body_is_read() -> None:
+    answer = _serve(
+        _body_echo,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"
+        b"Connection: close\r\n\r\nhi",
+    )
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+    assert answer.endswith(b"hi ")
+
+
+async def _stream_two(conn: httpio.HttpConnection, request: httpio.Request) -> None:
+    await conn.start_stream(200, [("Content-Type", "text/plain")])
+    await conn.send_parts(conn.chunk_parts([b"one", memoryview(b"two")]))
+    await conn.end_stream()
+
+
+def test_streams_are_chunked_for_http11_and_unframed_for_http10() -> None:
+    chunked = _serve(_stream_two, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b"Transfer-Encoding: chunked\r\n" in chunked
+    assert chunked.endswith(b"\r\n\r\n6\r\nonetwo\r\n0\r\n\r\n")
+    plain = _serve(_stream_two, b"GET / HTTP/1.0\r\n\r\n")
+    assert b"Transfer-Encoding" not in plain and b"Connection: close\r\n" in plain
+    assert plain.endswith(b"\r\n\r\nonetwo")
+
+
+def test_a_header_value_that_would_break_the_head_is_refused() -> None:
+    """A function's header value must not be able to end the field and add its own."""
+    with pytest.raises(ValueError, match="invalid header field"):
+        httpio._field("X-Injected", "a\r\nSet-Cookie: b")

@@ -23,8 +23,11 @@ import uuid
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from sluice.errors import CodecError
+
+Buffer: TypeAlias = bytes | memoryview
 
 MAX_HEADERS_LENGTH = 128 * 1024
 MAX_PAYLOAD_LENGTH = 24 * 1024 * 1024
@@ -165,12 +168,18 @@ def _encode_headers(headers: Headers) -> bytes:
     return encoded
 
 
-def _frame(headers: bytes, payload: bytes | memoryview) -> bytes:
-    """Wrap encoded headers and a payload in prelude and CRCs; the one hot-path primitive."""
+def _frame_parts(headers: bytes, payload: Buffer) -> tuple[bytes, Buffer, bytes]:
+    """Prelude and headers, the payload itself, the message CRC: the hot-path primitive.
+    The payload is not copied, only checksummed."""
     lengths = _LENGTHS.pack(_OVERHEAD + len(headers) + len(payload), len(headers))
     head = lengths + _U32.pack(zlib.crc32(lengths)) + headers
     crc = zlib.crc32(payload, zlib.crc32(head))
-    return b"".join((head, payload, _U32.pack(crc)))
+    return head, payload, _U32.pack(crc)
+
+
+def _frame(headers: bytes, payload: Buffer) -> bytes:
+    """Wrap encoded headers and a payload in prelude and CRCs."""
+    return b"".join(_frame_parts(headers, payload))
 
 
 def encode_message(headers: Headers, payload: bytes) -> bytes:
@@ -218,6 +227,18 @@ def payload_chunks(data: bytes) -> bytes:
         _frame(_CHUNK_HEADERS, view[start : start + MAX_CHUNK_PAYLOAD])
         for start in range(0, len(view), MAX_CHUNK_PAYLOAD)
     )
+
+
+def payload_chunk_parts(data: bytes) -> list[Buffer]:
+    """`payload_chunks(data)` as pieces to write one after another with a vectored write:
+    the function's bytes then reach the socket without being copied into frames first."""
+    if len(data) <= MAX_CHUNK_PAYLOAD:
+        return list(_frame_parts(_CHUNK_HEADERS, data))
+    view = memoryview(data)
+    parts: list[Buffer] = []
+    for start in range(0, len(view), MAX_CHUNK_PAYLOAD):
+        parts += _frame_parts(_CHUNK_HEADERS, view[start : start + MAX_CHUNK_PAYLOAD])
+    return parts
 
 
 def invoke_complete(

@@ -566,10 +566,10 @@ def verify(
     Args:
         method: the request method as received.
         raw_path: the path of the request target as it was on the wire, still
-            percent-encoded, without the query (h11 admits only visible ASCII there).
+            percent-encoded, without the query (httpio admits only ASCII there).
         raw_query: what followed the first `?` of the target, as on the wire ("" if none).
         headers: every header as received, names in any case, repeated names repeated,
-            values as decoded from the wire (latin-1, as h11 and ASGI hand them over).
+            values as decoded from the wire (latin-1, as httpio and ASGI hand them over).
         body: the whole body, read by the caller under its own size limit.
         credentials: the access keys sluice accepts.
         now: the current time, timezone-aware.

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import h11
-
 from sluice import httpio
 from sluice.engine import Engine
 from sluice.errors import (
@@ -95,7 +93,7 @@ class LambdaApi:
         # The region of a path-form URL request, which names no region.
         self.default_region = default_region
 
-    async def handle(self, conn: httpio.HttpConnection, request: h11.Request) -> None:
+    async def handle(self, conn: httpio.HttpConnection, request: httpio.Request) -> None:
         """Serve one request; the only place ApiErrors become AWS error responses.
 
         A request to a function URL (by Host, or by the path form) is not a Lambda API call:
@@ -127,7 +125,7 @@ class LambdaApi:
     def _url_request(
         self,
         conn: httpio.HttpConnection,
-        request: h11.Request,
+        request: httpio.Request,
         lines: list[tuple[str, str]],
         path: str,
         raw_query: str,

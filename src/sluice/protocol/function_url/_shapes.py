@@ -3,7 +3,7 @@
 A BUFFERED payload and a RESPONSE_STREAM prelude both describe an HTTP response in JSON:
 `statusCode`, `headers` (an object), `cookies` (a list, each one a `Set-Cookie` line). The
 helpers here turn those JSON values into header lines that can go on the wire as they are,
-or raise `MalformedResponse`: h11 refuses a CR or LF in a header value, so a function must not
+or raise `MalformedResponse`: httpio refuses a CR or LF in a header value, so a function must not
 be able to smuggle one in, and the framing headers (`Content-Length`, `Transfer-Encoding`, ...)
 belong to the server, which knows how the body is actually sent.
 """
