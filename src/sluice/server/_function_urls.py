@@ -202,7 +202,7 @@ async def _stream(conn: httpio.HttpConnection, invocation: Invocation, extra: fu
                     relay.feed(event)
                 else:
                     relay.finish(event)
-            await conn.send(relay.take())
+            await conn.send_parts(relay.take())
     except (ConnectionError, OSError):
         invocation.detach()
         conn.abort()
@@ -210,25 +210,26 @@ async def _stream(conn: httpio.HttpConnection, invocation: Invocation, extra: fu
 
 class _StreamRelay:
     """The parser for one streamed answer, and the bytes it has ready to send: the body
-    pieces of one batch leave as one HTTP chunk."""
+    pieces of one batch leave as one HTTP chunk, written without being joined."""
 
     def __init__(self, conn: httpio.HttpConnection, extra: fu.Headers) -> None:
         self._conn = conn
         self._extra = extra
         self._parser: fu.ResponseStreamParser | None = None
         self._failed = False
-        self._out: list[bytes] = []
-        self._body: list[bytes] = []
+        self._out: list[httpio.Buffer] = []
+        self._body: list[httpio.Buffer] = []
 
     @property
     def head_sent(self) -> bool:
         return self._parser is not None and self._parser.head_done
 
-    def take(self) -> bytes:
-        """Everything ready to send, in order; the relay is empty afterwards."""
+    def take(self) -> list[httpio.Buffer]:
+        """Everything ready to send, in order, as pieces for one vectored write (the body
+        bytes are not copied); the relay is empty afterwards."""
         self._flush_body()
-        out = b"".join(self._out)
-        self._out.clear()
+        out = self._out
+        self._out = []
         return out
 
     def start(self, content_type: str | None) -> None:
@@ -282,8 +283,8 @@ class _StreamRelay:
 
     def _flush_body(self) -> None:
         if self._body:
-            self._out.append(self._conn.chunk(b"".join(self._body)))
-            self._body.clear()
+            self._out += self._conn.chunk_parts(self._body)
+            self._body = []
 
     def _refuse(self, problem: str) -> None:
         """A prelude AWS could not read either: 502 before the head (after it, nothing
