@@ -61,21 +61,13 @@ def test_head_gets_the_head_only_and_the_connection_stays_usable() -> None:
     """RFC 9110 9.3.2: no body on a HEAD response; Content-Length still says what a GET
     would get."""
 
-    async def scenario() -> bytes:
-        server = httpio.HttpServer(_answer)
-        port = await server.start("127.0.0.1", 0)
-        try:
-            payload = (
-                b"HEAD /full HTTP/1.1\r\nHost: x\r\n\r\n"
-                b"HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"
-                b"GET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-            )
-            return await asyncio.to_thread(_read_all, port, payload)
-        finally:
-            await server.close()
-
+    payload = (
+        b"HEAD /full HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"HEAD /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /full HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     client = h11.Connection(h11.CLIENT)
-    client.receive_data(asyncio.run(scenario()))
+    client.receive_data(_serve(_answer, payload))
     answers = []
     for method, target in ((b"HEAD", b"/full"), (b"HEAD", b"/stream"), (b"GET", b"/full")):
         client.send(h11.Request(method=method, target=target, headers=[("Host", "x")]))
@@ -93,15 +85,6 @@ def test_head_gets_the_head_only_and_the_connection_stays_usable() -> None:
     assert answers[2][0] == 200 and answers[2][2] == b"body"
 
 
-def _read_all(port: int, payload: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(payload)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-        return data
-
-
 async def _wait_for_peer(conn: httpio.HttpConnection, request: httpio.Request) -> None:
     if request.target == b"/wait":
         await asyncio.wait_for(conn.peer_gone, 5)
@@ -111,28 +94,10 @@ async def _wait_for_peer(conn: httpio.HttpConnection, request: httpio.Request) -
 def test_peer_gone_sees_the_close_and_keeps_a_pipelined_request() -> None:
     """What the Runtime API's `next` relies on to hand nothing to a runtime that left."""
 
-    async def scenario() -> bytes:
-        server = httpio.HttpServer(_wait_for_peer)
-        port = await server.start("127.0.0.1", 0)
-        try:
-            payload = b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"
-            return await asyncio.to_thread(_half_close, port, payload)
-        finally:
-            await server.close()
-
-    data = asyncio.run(scenario())
+    payload = b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = _serve(_wait_for_peer, payload)
     assert data.count(b"HTTP/1.1 200 OK") == 2
     assert data.endswith(b"/next") and b"/wait" in data
-
-
-def _half_close(port: int, payload: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-        return data
 
 
 async def _body_echo(conn: httpio.HttpConnection, request: httpio.Request) -> None:
@@ -187,13 +152,6 @@ def test_broken_chunk_framing_is_answered_400() -> None:
     )
     assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert answer.endswith(b"\r\n\r\nBad request\n")
-
-
-def test_head_gets_the_head_only() -> None:
-    answer = _serve(_echo, b"HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert b"Content-Length: 7\r\n" in answer
-    assert answer.endswith(b"\r\n\r\n")
 
 
 def test_expect_continue_is_answered_when_the_body_is_read() -> None:
