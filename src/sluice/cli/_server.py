@@ -99,7 +99,7 @@ def serve(
     access_key_id: str,
     secret_access_key: str,
 ) -> None:
-    """Serve the Lambda API until SIGINT or SIGTERM."""
+    """Serve the Lambda API until SIGINT, SIGTERM or SIGHUP."""
     if not (len(account_id) == 12 and account_id.isdigit()):
         raise click.BadParameter("must be 12 digits", param_hint="--account-id")
     if not _is_loopback(host):
@@ -119,6 +119,9 @@ def serve(
         credentials=(
             Credentials(access_key_id, secret_access_key, os.environ.get("AWS_SESSION_TOKEN")),
         ),
+        # This process is the server and nothing else: processes functions orphan are
+        # re-parented to it, so none outlives it (engine/_registry.py).
+        adopt_orphans=True,
     )
     logging.basicConfig(level=logging.WARNING, format="sluice: %(levelname)s: %(message)s")
     try:
@@ -157,12 +160,18 @@ def demo(runtime: str | None, example_dir: Path | None) -> None:
         fail("demo: an outcome differed from the pattern's README")
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 async def _serve(config: ServerConfig) -> None:
     server = LambdaServer(config, warn=warn)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    for sig in _STOP_SIGNALS:
+        # A hang-up (the terminal went away) stops functions too, unless `nohup` asked
+        # for it to be ignored; dying of it would leave them running.
+        if sig != signal.SIGHUP or signal.getsignal(sig) != signal.SIG_IGN:
+            loop.add_signal_handler(sig, stop.set)
     url = await server.start()
     click.echo(f"sluice: Lambda API listening on {url}  (data: {config.data_dir})", err=True)
     click.echo(url)

@@ -1,7 +1,10 @@
 """Function processes: started in their own process group, stopped with escalation.
 
-Killing the whole group (not just the leader) is what makes "no process left behind" hold
-for runtimes that fork: a `bootstrap` shell script, a handler that spawns children.
+Killing the whole group (not just the leader) covers runtimes that fork: a `bootstrap`
+shell script, a handler that spawns children. A child that left the group (its own session)
+is found through `_sandbox` and killed too, so "no process left behind" holds for it as
+well. Every spawn is registered (`_registry`), in the data dir too, so a server that dies
+without stopping its functions leaves a list the next one works through.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
+
+from sluice.engine import _registry
 
 # AWS caps one log event at 256 KB; a longer line is cut there instead of held in memory.
 MAX_LOG_LINE = 256 * 1024
@@ -23,16 +28,19 @@ async def spawn(
 
     stdout and stderr share one pipe so the log keeps the order the function wrote in.
     """
-    return await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-        limit=MAX_LOG_LINE,
-    )
+    with _registry.spawning():
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=MAX_LOG_LINE,
+        )
+        _registry.register(process.pid, env, cwd)
+    return process
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -42,17 +50,25 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
 
 
 async def stop(process: asyncio.subprocess.Process, grace: float) -> int:
-    """The one stop policy: SIGTERM to the group, `grace` seconds, then SIGKILL to the group.
+    """The one stop policy: SIGTERM to the group, `grace` seconds, then SIGKILL to the group
+    and to every other process of the environment.
 
-    The final SIGKILL is sent even when the leader exited in time, for children it left.
-    Returns the leader's exit status.
+    The final kill happens even when the leader exited in time, for children it left. The
+    environment's processes are surveyed before the SIGTERM, while parent links still show
+    who started whom. Returns the leader's exit status once every process is gone.
     """
+    sandbox = _registry.sandbox(process.pid)
+    seen = await asyncio.to_thread(sandbox.survey) if sandbox is not None else set()
     if process.returncode is None and grace > 0:
         kill_group(process.pid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), grace)
     kill_group(process.pid, signal.SIGKILL)
-    return await process.wait()
+    if sandbox is not None:
+        await asyncio.to_thread(sandbox.kill, seen)
+    status = await process.wait()
+    _registry.unregister(process.pid)
+    return status
 
 
 async def output_lines(process: asyncio.subprocess.Process) -> AsyncIterator[str]:

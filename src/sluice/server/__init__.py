@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sluice import httpio
-from sluice.engine import Engine, EngineConfig
+from sluice.engine import Engine, EngineConfig, _registry
 from sluice.errors import ConfigError
 from sluice.protocol import runtime as rt
 from sluice.protocol.sigv4 import Credentials
@@ -16,6 +18,8 @@ from sluice.server._app import LambdaApi
 from sluice.store import Store
 
 __all__ = ["LambdaServer", "ServerConfig"]
+
+_logger = logging.getLogger("sluice.server")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,9 @@ class ServerConfig:
     credentials: tuple[Credentials, ...] = (Credentials("test", "test"),)
     # The region of requests that name none (a function URL's path form).
     region: str = "us-east-1"
+    # Become a child subreaper so processes functions orphan come back to this process
+    # (process-wide: `sluice serve` sets it, an embedding program should not).
+    adopt_orphans: bool = False
 
 
 class LambdaServer:
@@ -45,6 +52,8 @@ class LambdaServer:
         self._store: Store | None = None
         self._engine: Engine | None = None
         self._http: httpio.HttpServer | None = None
+        self._data_dir: Path | None = None
+        self._reaper: asyncio.Task[None] | None = None
         self.url = ""
 
     async def start(self) -> str:
@@ -59,8 +68,19 @@ class LambdaServer:
         data_dir = config.data_dir.resolve()
         try:
             self._store = Store.open(data_dir)
+            # The store's lock is held: any function process recorded here is a leftover.
+            stopped = await asyncio.to_thread(_registry.attach, data_dir)
         except OSError as exc:
+            await self.close()
             raise ConfigError(f"cannot use data dir {config.data_dir}: {exc}") from exc
+        self._data_dir = data_dir
+        if stopped:
+            self._say(
+                f"stopped {stopped} function process{'es' if stopped != 1 else ''} "
+                f"left running by a previous server on {config.data_dir}"
+            )
+        if config.adopt_orphans and _registry.adopt_orphans():
+            self._reaper = asyncio.create_task(_registry.reap_forever())
         engine_config = EngineConfig(
             log_dir=data_dir / "logs",
             concurrency_limit=config.concurrency_limit,
@@ -88,12 +108,30 @@ class LambdaServer:
         """Stop every function process, then the listener and its connections, then the store.
 
         Function processes go first so in-flight streams end with an `InvokeComplete`
-        before their connections are cut.
+        before their connections are cut; then anything a function orphaned (see
+        `engine._registry`).
         """
         if self._engine is not None:
             await self._engine.close()
+        await self._stop_leftovers()
         if self._http is not None:
             await self._http.close()
         if self._store is not None:
             with contextlib.suppress(Exception):
                 self._store.close()
+
+    async def _stop_leftovers(self) -> None:
+        """After the engine: environments it could not stop, then adopted orphans."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        killed = 0
+        if self._data_dir is not None:
+            killed += await asyncio.to_thread(_registry.detach, self._data_dir)
+            self._data_dir = None
+        killed += await asyncio.to_thread(_registry.stop_adopted)
+        if killed:
+            _logger.info("stopped %d processes functions left behind", killed)
+
+    def _say(self, message: str) -> None:
+        (self._warn or _logger.warning)(message)

@@ -2,13 +2,14 @@
 
 Theory of operation
 -------------------
-A data directory holds two things::
+A data directory holds::
 
     sluice.db          SQLite (WAL, synchronous=FULL): one row per function with its
                        configuration and tags as JSON and the SHA-256 of its code, and
                        one row per function URL (id, auth type, invoke mode, CORS, times)
     code/<hex>.zip     each distinct deployment package, named by its SHA-256
     code/<hex>/        that package extracted once, what execution environments run
+    sluice.lock        held (flock) while a store is open: one server per data directory
 
 Code is content-addressed, so identical uploads share storage and are extracted once. Every
 file or folder reaches its final name by an atomic rename, and every function mutation is one

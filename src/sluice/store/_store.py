@@ -9,6 +9,9 @@ collection running between the two cannot take code out from under a request in 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -26,14 +29,17 @@ class Store:
 
     Open it with `Store.open`. Everything except `put_code` and `code_path` must be called
     from the thread that opened the store; those two only touch files, so a server may run
-    a large extraction in a worker thread. One process owns a data directory at a time.
+    a large extraction in a worker thread. One open store owns a data directory at a time:
+    `open` takes an exclusive lock (`sluice.lock`) that `close` or the process's end
+    releases, so a second server is refused instead of sweeping the first one's files.
     """
 
-    def __init__(self, data_dir: Path, db: Database, code: CodeRepo) -> None:
+    def __init__(self, data_dir: Path, db: Database, code: CodeRepo, lock: int = -1) -> None:
         """Use `Store.open`; this only assembles already opened parts."""
         self.data_dir = data_dir
         self._db = db
         self._code = code
+        self._lock = lock
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
@@ -46,22 +52,33 @@ class Store:
         data_dir = Path(data_dir)
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
-            code = CodeRepo(data_dir / "code")
+            lock = _lock(data_dir)
         except OSError as error:
             raise ConfigError(f"cannot use data directory {data_dir}: {error}") from error
-        db = Database(data_dir / "sluice.db")
-        store = cls(data_dir, db, code)
+        try:
+            code = CodeRepo(data_dir / "code")
+            db = Database(data_dir / "sluice.db")
+        except OSError as error:
+            os.close(lock)
+            raise ConfigError(f"cannot use data directory {data_dir}: {error}") from error
+        except BaseException:
+            os.close(lock)
+            raise
+        store = cls(data_dir, db, code, lock)
         try:
             code.sweep_temp()
             store.gc_code()
         except BaseException:
-            db.close()
+            store.close()
             raise
         return store
 
     def close(self) -> None:
-        """Close the database; safe to call twice."""
+        """Close the database and release the data directory; safe to call twice."""
         self._db.close()
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
 
     def __enter__(self) -> Self:
         return self
@@ -189,3 +206,33 @@ class Store:
             raise ValueError(f"code_sha256 is not a hex SHA-256: {record.code_sha256!r}")
         if not self._code.zip_path(record.code_sha256).is_file():
             raise RuntimeError(f"no stored code {record.code_sha256}: call put_code first")
+
+
+def _lock(data_dir: Path) -> int:
+    """Lock `data_dir` for this process; its pid goes in the file for the refusal message.
+
+    `flock` is released by the kernel when the holder dies, however it dies, so a lock that
+    can be taken means no server is using the directory, and anything a previous one left
+    (temp files, function processes) is safe to clean up. The descriptor is not inherited
+    by function processes, which may outlive a killed server.
+
+    Raises:
+        ConfigError: another process holds the lock.
+    """
+    fd = os.open(data_dir / "sluice.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        owner = f" (pid {holder})" if holder.isdigit() else ""
+        raise ConfigError(
+            f"data directory {data_dir} is in use by another sluice server{owner}"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
