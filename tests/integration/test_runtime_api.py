@@ -86,59 +86,6 @@ def test_function_environment(lambda_client):
     assert result["arn"].endswith(f":function:{name}")
 
 
-MISUSE_BOOTSTRAP = textwrap.dedent(
-    """\
-    #!/usr/bin/env python3
-    import http.client, json, os
-    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
-    base = "/2018-06-01/runtime/invocation/"
-    def call(method, path, body=None, headers=None):
-        conn = http.client.HTTPConnection(host, int(port))
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp, resp.read()
-    def next_id():
-        resp, _ = call("GET", base + "next")
-        assert resp.getheader("Content-Type") == "application/json"
-        return resp.getheader("Lambda-Runtime-Aws-Request-Id")
-    rid = next_id()
-    results = {}
-    r, body = call("POST", base + "not-the-id/response", b"{}")
-    results["wrong_id"] = [r.status, json.loads(body)["errorType"]]
-    r, body = call("GET", "/2018-06-01/runtime/nonsense")
-    results["unknown"] = r.status
-    r, body = call("POST", base + rid + "/response", b'"fine"')
-    results["first"] = r.status
-    r, body = call("POST", base + rid + "/response", b"{}")
-    results["twice"] = [r.status, json.loads(body)["errorType"]]
-    print("RESULTS " + json.dumps(results), flush=True)
-    rid = next_id()
-    r, body = call("POST", base + rid + "/response", b"{}",
-                   {"Lambda-Runtime-Function-Response-Mode": "Streaming"})
-    print("MODE " + json.dumps([r.status, json.loads(body)["errorType"]]), flush=True)
-    next_id()
-    """
-)
-
-
-def test_runtime_protocol_misuse_gets_documented_statuses(lambda_client):
-    name = unique("misuse")
-    create_function(lambda_client, name, {"bootstrap": MISUSE_BOOTSTRAP}, Runtime="provided.al2023")
-    first = lambda_client.invoke(FunctionName=name, LogType="Tail")
-    assert json.load(first["Payload"]) == "fine"
-    second = lambda_client.invoke(FunctionName=name, LogType="Tail")
-    assert second["FunctionError"] == "Unhandled"
-    assert json.load(second["Payload"])["errorType"] == "Runtime.InvalidResponseModeHeader"
-    log = "".join(base64.b64decode(r["LogResult"]).decode() for r in (first, second))
-    results = json.loads(log.split("RESULTS ", 1)[1].splitlines()[0])
-    assert results == {
-        "wrong_id": [400, "InvalidRequestID"],
-        "unknown": 404,
-        "first": 202,
-        "twice": [403, "InvalidStateTransition"],
-    }
-
-
 def test_idle_environment_stops(tmp_path):
     running = start_server(tmp_path / "data", "--idle-timeout", "0.5")
     try:

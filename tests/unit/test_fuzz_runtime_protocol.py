@@ -160,6 +160,7 @@ def test_platform_outcomes_name_the_request_in_documented_form(
         rt.runtime_exited(request_id, returncode),
         rt.truncated(request_id),
         rt.invalid_mode(request_id),
+        rt.out_of_memory(request_id),
     ):
         assert_reportable(outcome)
         document = json.loads(outcome.document)

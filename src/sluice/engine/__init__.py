@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sluice.engine import _runtimes
+from sluice.engine import _memory, _runtimes
 from sluice.engine._environment import Environment
 from sluice.engine._invocation import (
     FunctionSpec,
@@ -78,6 +78,7 @@ class Engine:
         self._reaper: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
         self._log_written = asyncio.Event()
+        self._memory = _memory.MemoryWatcher()
         config.log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
@@ -124,7 +125,7 @@ class Engine:
             self._spawn_task(env.stop())  # warm, but for code or configuration now replaced
         if len(envs) >= self.config.concurrency_limit:
             raise TooManyRequests("Rate Exceeded.")
-        env = Environment(spec, request.region, self.config.stop_grace)
+        env = Environment(spec, request.region, self.config.stop_grace, self._memory)
         envs.append(env)
         await env.start()
         return env
@@ -229,3 +230,4 @@ class Engine:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._memory.close()

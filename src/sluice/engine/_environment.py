@@ -1,10 +1,10 @@
 """One execution environment: a runtime process, its Runtime API server and its log.
 
 The environment owns the facts the Runtime API cannot know: when the process started and
-exited, which invocation its output lines belong to, and when an invocation's deadline
-passes. Every way an invocation can end while it is assigned here (timeout, crash, init
-error, truncation) is settled in this class, always through `Invocation.complete`, where
-the first outcome wins.
+exited, which invocation its output lines belong to, when an invocation's deadline passes,
+and whether its processes outgrew the function's memory. Every way an invocation can end
+while it is assigned here (timeout, crash, init error, truncation, out of memory) is settled
+in this class, always through `Invocation.complete`, where the first outcome wins.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from collections import deque
 
 from sluice.engine import _process, _runtimes
 from sluice.engine._invocation import FunctionSpec, Invocation
+from sluice.engine._memory import MIB, MemoryWatcher, Watch, resident
 from sluice.engine._states import EnvState, check_transition
 from sluice.protocol import runtime as rt
 from sluice.runtime_api import RuntimeApiServer
@@ -32,12 +33,20 @@ EXIT_SETTLE_SECONDS = 0.3
 class Environment:
     """A function process and everything that belongs to it. See module docstring."""
 
-    def __init__(self, spec: FunctionSpec, region: str, stop_grace: float) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        region: str,
+        stop_grace: float,
+        memory: MemoryWatcher | None = None,
+    ) -> None:
         self.spec = spec
         self.region = region
         self.state = EnvState.STARTING
         self.idle_since = time.monotonic()
         self._stop_grace = stop_grace
+        self._memory = memory or MemoryWatcher()
+        self._memory_watch: Watch | None = None
         self._api = RuntimeApiServer(self)
         self._process: asyncio.subprocess.Process | None = None
         self._started_at = 0.0
@@ -54,7 +63,7 @@ class Environment:
         self._tasks: list[asyncio.Task[None]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._stoppers: set[asyncio.Task[None]] = set()
-        self._peak_memory_mb = 0
+        self._peak_memory = 0  # bytes, the most this environment was seen using
         self.exited = asyncio.Event()
 
     def _set_state(self, wanted: EnvState) -> None:
@@ -106,8 +115,24 @@ class Environment:
         if self._init_outcome is not None or self.exited.is_set():
             self._fail_current()
             return
+        self._watch_memory(invocation)
         self._assigned = invocation
         self._wake_poller()
+
+    def _watch_memory(self, invocation: Invocation) -> None:
+        """Sample the group while busy; outgrowing MemorySize ends the invocation."""
+        assert self._process is not None
+        self._memory_watch = self._memory.watch(
+            self._process.pid,
+            self.spec.memory_size * MIB,
+            lambda: self._out_of_memory(invocation),
+        )
+
+    def _out_of_memory(self, invocation: Invocation) -> None:
+        """Kill at once, as the kernel would: the group must not grow while it is stopped."""
+        invocation.complete(rt.out_of_memory(invocation.request_id))
+        if self._process is not None:
+            _process.kill_group(self._process.pid)
 
     def _settled(self, invocation: Invocation) -> None:
         """The outcome is settled: reusable at once (the next call may already be waiting),
@@ -115,6 +140,10 @@ class Environment:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._memory_watch is not None:
+            self._memory.unwatch(self._memory_watch)
+            self._peak_memory = max(self._peak_memory, self._memory_watch.peak)
+            self._memory_watch = None
         outcome = invocation.outcome
         if self.state is EnvState.BUSY and outcome is not None and outcome.environment_survives:
             self._set_state(EnvState.IDLE)
@@ -283,11 +312,18 @@ class Environment:
         task.add_done_callback(self._stoppers.discard)
 
     def max_memory_mb(self) -> int:
-        """Peak memory of the process so far, remembered across its death."""
+        """REPORT's `Max Memory Used`: the most the environment was seen using, in MB.
+
+        That is the largest sample of its group (`_memory.py`) and the leader's own peak
+        (`VmHWM`, one /proc read), remembered across its death. It never exceeds
+        MemorySize: a sandbox's cgroup cannot hold more, and REPORT lines of functions AWS
+        killed for memory show `Max Memory Used` equal to or just under `Memory Size`.
+        """
         if self._process is not None and self._process.returncode is None:
-            current = _process.max_memory_mb(self._process.pid)
-            self._peak_memory_mb = max(self._peak_memory_mb, current)
-        return self._peak_memory_mb
+            self._peak_memory = max(self._peak_memory, resident(self._process.pid)[1])
+        if not self._peak_memory:
+            return 0
+        return min(self.spec.memory_size, max(1, self._peak_memory // MIB))
 
     async def settle_output(self) -> None:
         """Let output the runtime wrote before its last post reach the invocation's log.

@@ -85,15 +85,3 @@ async def output_lines(process: asyncio.subprocess.Process) -> AsyncIterator[str
         except asyncio.LimitOverrunError as exc:
             raw = await stream.readexactly(exc.consumed)
         yield raw.decode("utf-8", "replace").rstrip("\n")
-
-
-def max_memory_mb(pid: int) -> int:
-    """Peak resident memory of the process (VmHWM), in MB, for the REPORT line."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return max(1, int(line.split()[1]) // 1024)
-    except OSError:
-        pass
-    return 0

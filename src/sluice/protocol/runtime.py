@@ -130,6 +130,7 @@ class OutcomeKind(Enum):
     RUNTIME_EXIT = "runtime_exit"
     TRUNCATED = "truncated"
     TOO_LARGE = "too_large"
+    OUT_OF_MEMORY = "out_of_memory"
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,19 @@ def runtime_exited(request_id: str, returncode: int) -> Outcome:
     """Spec decision 2: the runtime process ended before completing the invocation."""
     reason = exit_reason(returncode)
     return _platform(OutcomeKind.RUNTIME_EXIT, "Runtime.ExitError", request_id, reason)
+
+
+def out_of_memory(request_id: str) -> Outcome:
+    """The environment outgrew the function's MemorySize and was killed (engine/_memory.py).
+
+    AWS names this `Runtime.OutOfMemory`: REPORT lines of killed functions end with the fields
+    `Status: error` and `Error Type: Runtime.OutOfMemory` (nasa-gcn/gcn.nasa.gov PR #3628), the
+    Telemetry API's `platform.runtimeDone` and `platform.report` carry that `errorType`
+    (Datadog's Lambda extension counts out-of-memory kills by it). The message is inferred:
+    the sandbox is SIGKILLed, and before AWS named the type the same kill read `Runtime
+    exited with error: signal: killed` (awslabs/amazon-s3-find-and-forget PR #283).
+    """
+    return _platform(OutcomeKind.OUT_OF_MEMORY, "Runtime.OutOfMemory", request_id, exit_reason(-9))
 
 
 def truncated(request_id: str) -> Outcome:
