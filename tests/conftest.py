@@ -54,23 +54,28 @@ def _without_credentials(env: dict[str, str] | os._Environ[str]) -> dict[str, st
     return {key: value for key, value in env.items() if key not in secret}
 
 
+def serve_command(data_dir: Path, *extra: str) -> list[str]:
+    """`sluice serve` on a free port with its own data dir, as every test starts it."""
+    return [
+        sys.executable,
+        "-m",
+        "sluice",
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    ]
+
+
 def start_server(
     data_dir: Path, *extra: str, cwd: Path | None = None, stderr: IO[str] | None = None
 ) -> RunningServer:
     """Start `sluice serve` on a free port; the URL line on stdout is the readiness signal.
     Its stderr goes to `stderr` when given, else to the test's."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sluice",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            *extra,
-        ],
+        serve_command(data_dir, *extra),
         stdout=subprocess.PIPE,
         text=True,
         env={**_without_credentials(os.environ), "PYTHONUNBUFFERED": "1"},

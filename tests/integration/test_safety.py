@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import client_for, create_function, start_server, unique
+from tests.conftest import client_for, create_function, serve_command, start_server, unique
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/net/tcp")
 
@@ -93,17 +93,7 @@ def test_serve_listens_on_loopback_only_by_default(tmp_path):
 def _serve(data_dir: Path, *args: str, env: dict[str, str] | None = None):
     """`sluice serve` with its own arguments and environment; (process, URL line)."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sluice",
-            "serve",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            *args,
-        ],
+        serve_command(data_dir, *args),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -22,6 +22,7 @@ from sluice.store import (
     MAX_ZIP_ENTRIES,
     SCHEMA_VERSION,
     UNZIP_MESSAGE,
+    AsyncEventRecord,
     FunctionRecord,
     Store,
 )
@@ -271,6 +272,62 @@ def test_non_database_file_is_refused(data_dir: Path) -> None:
     (data_dir / "sluice.db").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ConfigError):
         Store.open(data_dir)
+
+
+# -- async events -------------------------------------------------------------------------
+
+
+def event(event_id: str, function: str, accepted_at: float) -> AsyncEventRecord:
+    return AsyncEventRecord(
+        id=event_id,
+        function_name=function,
+        payload=b"\x00{}\xff",
+        invoked_arn=f"arn:aws:lambda:eu-west-1:000000000000:function:{function}",
+        region="eu-west-1",
+        client_context=None if event_id == "a" else "e30=",
+        tenant_id=None,
+        accepted_at=accepted_at,
+    )
+
+
+def test_events_survive_restart_until_deleted_and_go_with_their_function(
+    data_dir: Path,
+) -> None:
+    """Accepted events are committed at once, listed oldest first after a reopen, gone
+    when deleted (run) or when their function is deleted, and refused for no function."""
+    with Store.open(data_dir) as store:
+        sha = store.put_code(CODE).sha256_hex
+        store.create_function(record("fn", sha))
+        store.create_function(record("other", sha))
+        assert store.add_event(event("b", "fn", 2.0))
+        assert store.add_event(event("a", "fn", 1.0))
+        assert store.add_event(event("c", "other", 3.0))
+        assert store.add_event(event("x", "missing", 4.0)) is False
+
+    with Store.open(data_dir) as store:
+        assert store.pending_events() == [
+            event("a", "fn", 1.0),
+            event("b", "fn", 2.0),
+            event("c", "other", 3.0),
+        ]
+        assert store.delete_event("a")
+        assert store.delete_event("a") is False
+        assert store.delete_function("other")
+        assert [e.id for e in store.pending_events()] == ["b"]
+
+
+def test_version_2_database_gains_the_events_table(data_dir: Path) -> None:
+    """A database written before events were stored (schema 2) is migrated in place."""
+    with Store.open(data_dir) as store:
+        store.create_function(record("fn", store.put_code(CODE).sha256_hex))
+    conn = sqlite3.connect(data_dir / "sluice.db")
+    conn.execute("DROP TABLE async_events")
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+    with Store.open(data_dir) as store:
+        assert store.add_event(event("a", "fn", 1.0))
+        assert store.pending_events() == [event("a", "fn", 1.0)]
 
 
 # -- code ---------------------------------------------------------------------------------

@@ -143,6 +143,7 @@ def test_version_1_database_gains_the_table_and_keeps_its_functions(data_dir: Pa
     with Store.open(data_dir) as store:
         add_function(store, "old")
     conn = sqlite3.connect(data_dir / "sluice.db")
+    conn.execute("DROP TABLE async_events")  # schema 3's
     conn.execute("DROP TABLE function_urls")
     conn.execute("PRAGMA user_version=1")
     conn.commit()

@@ -77,6 +77,9 @@ class Engine:
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._warned: set[str] = set()
+        # Event invocations waiting for an environment, by function: see `drop_events`.
+        self._queued: dict[str, set[object]] = {}
+        self._closing = False
         self._log_written = asyncio.Event()
         self._memory = _memory.MemoryWatcher()
         config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -97,19 +100,59 @@ class Engine:
         self._spawn_task(self._supervise(env, invocation))
         return invocation
 
-    def invoke_async(self, request: InvokeRequest) -> None:
-        """Queue an Event invocation; it runs in the background, retried while throttled."""
-        self._spawn_task(self._run_async(request))
+    def invoke_async(
+        self, request: InvokeRequest, settled: Callable[[], None] | None = None
+    ) -> None:
+        """Queue an Event invocation; it runs in the background, retried while throttled.
 
-    async def _run_async(self, request: InvokeRequest) -> None:
-        while True:
-            try:
-                invocation = await self.invoke(request)
-                break
-            except TooManyRequests:
-                await asyncio.sleep(_ASYNC_RETRY_SECONDS)
-        invocation.detach()
-        await invocation.wait_finalized()
+        `settled` is called once it has run, whatever its outcome (sluice runs an event
+        once: no retries of a function error), so the caller can drop its durable copy.
+        It is not called for an event the engine's `close` interrupts or `drop_events`
+        drops: the first must run again at the next start, the second never.
+        """
+        token = object()
+        self._queued.setdefault(request.function.name, set()).add(token)
+        self._spawn_task(self._run_async(request, token, settled))
+
+    def drop_events(self, name: str) -> int:
+        """Forget the function's queued Event invocations not yet started (it was deleted);
+        returns how many there were, and warns: they were accepted, and will not run."""
+        dropped = len(self._queued.pop(name, ()))
+        if dropped:
+            self._warn(f"dropped {dropped} pending Event invocation(s) of deleted function {name}")
+        return dropped
+
+    async def _run_async(
+        self, request: InvokeRequest, token: object, settled: Callable[[], None] | None
+    ) -> None:
+        try:
+            invocation = await self._start_queued(request, token)
+            if invocation is None:
+                return
+            invocation.detach()
+            await invocation.wait_finalized()
+        except Exception:  # it could not run: that is its outcome
+            _logger.exception("event invocation of %s failed", request.function.name)
+        if settled is not None and not self._closing:
+            settled()
+
+    async def _start_queued(self, request: InvokeRequest, token: object) -> Invocation | None:
+        """Start a queued event once an environment is free; None if it was dropped or the
+        engine is closing (the environments it stops free slots nothing must take)."""
+        name = request.function.name
+        try:
+            while token in self._queued.get(name, ()) and not self._closing:
+                try:
+                    return await self.invoke(request)
+                except TooManyRequests:
+                    await asyncio.sleep(_ASYNC_RETRY_SECONDS)
+            return None
+        finally:
+            queued = self._queued.get(name)
+            if queued is not None:
+                queued.discard(token)
+                if not queued:
+                    del self._queued[name]
 
     async def _acquire(self, request: InvokeRequest) -> Environment:
         spec = request.function
@@ -217,6 +260,7 @@ class Engine:
 
     async def close(self) -> None:
         """Stop every environment (SIGTERM, grace, SIGKILL) and background task."""
+        self._closing = True  # events cut short here are not settled: they run again
         if self._reaper is not None:
             self._reaper.cancel()
         envs = [env for group in self._envs.values() for env in group]

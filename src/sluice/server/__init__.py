@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,7 @@ class LambdaServer:
         api = LambdaApi(
             self._store, self._engine, config.account_id, config.credentials, config.region
         )
+        self._requeue_events(api)
         self._http = httpio.HttpServer(api.handle)
         try:
             port = await self._http.start(config.host, config.port)
@@ -103,6 +105,16 @@ class LambdaServer:
         host = config.host if ":" not in config.host else f"[{config.host}]"
         self.url = f"http://{host}:{port}"
         return self.url
+
+    def _requeue_events(self, api: LambdaApi) -> None:
+        """Events a previous server accepted but did not run (it stopped or crashed) run
+        now; those of functions since deleted cannot, and are dropped with a warning."""
+        for event in api.control.requeue_events():
+            self._say(
+                f"dropped an Event invocation of {event.function_name} accepted at "
+                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(event.accepted_at))}: "
+                "the function no longer exists"
+            )
 
     async def close(self) -> None:
         """Stop every function process, then the listener and its connections, then the store.

@@ -384,7 +384,7 @@ class LambdaApi:
         if invocation_type == "DryRun":
             await self._reply(call, 204, None)
         elif invocation_type == "Event":
-            self.engine.invoke_async(request)
+            self.control.accept_event(call.ctx, request)  # committed before the 202
             await self._reply(call, 202, None)
         else:
             await _invoke.invoke_buffered(call.ctx, call.conn, self.engine, request)

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sluice.engine import Engine, FunctionSpec
+from sluice.engine import Engine, FunctionSpec, InvokeRequest
 from sluice.errors import (
     ApiError,
     FunctionNotFound,
@@ -36,7 +36,7 @@ from sluice.errors import (
 from sluice.protocol import function_url as fu
 from sluice.server import _validate
 from sluice.server._context import FunctionRef, RequestContext, parse_function_name
-from sluice.store import FunctionRecord, FunctionUrlRecord, Store, UrlCreation
+from sluice.store import AsyncEventRecord, FunctionRecord, FunctionUrlRecord, Store, UrlCreation
 
 PAGE_SIZE = 50
 # Lambda accepts at most 50 MB of zipped code in a direct upload (base64 in the JSON body),
@@ -138,6 +138,51 @@ class ControlPlane:
             environment=tuple(sorted(config.get("Environment", {}).items())),
             revision=config["RevisionId"],
         )
+
+    # Event invocations ----------------------------------------------------------------
+
+    def accept_event(self, ctx: RequestContext, request: InvokeRequest) -> None:
+        """Store an Event invocation, then queue it: once this returns, a 202 may be sent,
+        because the event survives a crash or a stop until it has run."""
+        record = AsyncEventRecord(
+            id=str(uuid.uuid4()),
+            function_name=request.function.name,
+            payload=request.payload,
+            invoked_arn=request.invoked_arn,
+            region=request.region,
+            client_context=request.client_context,
+            tenant_id=request.tenant_id,
+            accepted_at=time.time(),
+        )
+        if not self._store.add_event(record):  # deleted while its payload was read
+            raise ctx.not_found(record.function_name)
+        self._queue_event(request, record.id)
+
+    def requeue_events(self) -> list[AsyncEventRecord]:
+        """Queue every stored event again (a server starting); return, and forget, those
+        whose function no longer exists."""
+        dropped = []
+        for event in self._store.pending_events():
+            record = self._store.get_function(event.function_name)
+            if record is None:
+                dropped.append(event)
+                self._store.delete_event(event.id)
+                continue
+            request = InvokeRequest(
+                function=self.spec(record),
+                payload=event.payload,
+                invoked_arn=event.invoked_arn,
+                region=event.region,
+                streaming=False,
+                client_context=event.client_context,
+                tenant_id=event.tenant_id,
+            )
+            self._queue_event(request, event.id)
+        return dropped
+
+    def _queue_event(self, request: InvokeRequest, event_id: str) -> None:
+        """Run the event; its row goes once it has run (see `Engine.invoke_async`)."""
+        self._engine.invoke_async(request, settled=lambda: self._store.delete_event(event_id))
 
     def configuration(
         self, ctx: RequestContext, record: FunctionRecord, *, full: bool
@@ -247,7 +292,9 @@ class ControlPlane:
 
     async def delete_function(self, ctx: RequestContext, ref: FunctionRef) -> Reply:
         record = self.record(ctx, ref)
-        self._store.delete_function(record.name)
+        self._store.delete_function(record.name)  # its pending events too (cascade)
+        # Before `forget` yields: a queued event must not start on the code just deleted.
+        self._engine.drop_events(record.name)
         await self._engine.forget(record.name)
         return 204, None
 

@@ -6,7 +6,8 @@ A data directory holds::
 
     sluice.db          SQLite (WAL, synchronous=FULL): one row per function with its
                        configuration and tags as JSON and the SHA-256 of its code, and
-                       one row per function URL (id, auth type, invoke mode, CORS, times)
+                       one row per function URL (id, auth type, invoke mode, CORS, times),
+                       one row per accepted Event invocation until it has run
     code/<hex>.zip     each distinct deployment package, named by its SHA-256
     code/<hex>/        that package extracted once, what execution environments run
     sluice.lock        held (flock) while a store is open: one server per data directory
@@ -30,7 +31,13 @@ from sluice.store._code import (
     UNZIP_MESSAGE,
     CodeBlob,
 )
-from sluice.store._db import SCHEMA_VERSION, FunctionRecord, FunctionUrlRecord, UrlCreation
+from sluice.store._db import (
+    SCHEMA_VERSION,
+    AsyncEventRecord,
+    FunctionRecord,
+    FunctionUrlRecord,
+    UrlCreation,
+)
 from sluice.store._store import Store
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "MAX_ZIP_ENTRIES",
     "SCHEMA_VERSION",
     "UNZIP_MESSAGE",
+    "AsyncEventRecord",
     "CodeBlob",
     "FunctionRecord",
     "FunctionUrlRecord",

@@ -8,6 +8,10 @@ layer keeps (as JSON the store never interprets), the SHA-256 of its code (the k
 every operation a single-row statement in its own ``BEGIN IMMEDIATE`` transaction, so a
 failed call rolls back to exactly what was there before.
 
+An accepted Event invocation is one row of ``async_events`` from the moment it is accepted
+(committed before the 202 is sent) until it has run; it references ``functions`` with ``ON
+DELETE CASCADE`` too, so a deleted function's pending events go with it.
+
 A function URL is one row of ``function_urls``, keyed by the function's name (one URL per
 function: the unqualified, ``$LATEST`` one) with its ``url_id`` unique, so a request's host
 finds its function through an index. The row references ``functions`` with ``ON DELETE
@@ -44,7 +48,14 @@ from typing import Any
 
 from sluice.errors import ConfigError, FunctionExists
 
-__all__ = ["SCHEMA_VERSION", "Database", "FunctionRecord", "FunctionUrlRecord", "UrlCreation"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "AsyncEventRecord",
+    "Database",
+    "FunctionRecord",
+    "FunctionUrlRecord",
+    "UrlCreation",
+]
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -74,6 +85,22 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Accepted Event invocations not yet run; a function's delete cascades to its own.
+        """
+        CREATE TABLE async_events (
+            id             TEXT PRIMARY KEY NOT NULL,
+            function_name  TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+            payload        BLOB NOT NULL,
+            invoked_arn    TEXT NOT NULL,
+            region         TEXT NOT NULL,
+            client_context TEXT,
+            tenant_id      TEXT,
+            accepted_at    REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX async_events_by_function ON async_events (function_name)",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -81,6 +108,9 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 _COLUMNS = "name, config, code_sha256, tags, created_at"
 _URL_COLUMNS = (
     "function_name, url_id, auth_type, invoke_mode, cors, creation_time, last_modified_time"
+)
+_EVENT_COLUMNS = (
+    "id, function_name, payload, invoked_arn, region, client_context, tenant_id, accepted_at"
 )
 
 
@@ -118,6 +148,24 @@ class FunctionUrlRecord:
     cors: Mapping[str, Any] | None
     creation_time: str
     last_modified_time: str
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncEventRecord:
+    """An accepted Event invocation that has not run yet: what rebuilds its request.
+
+    The function's configuration is not copied: a requeued event runs the function as it is
+    when it runs, as AWS's queue does. `accepted_at` is seconds since the epoch.
+    """
+
+    id: str
+    function_name: str
+    payload: bytes
+    invoked_arn: str
+    region: str
+    client_context: str | None
+    tenant_id: str | None
+    accepted_at: float
 
 
 class UrlCreation(Enum):
@@ -247,7 +295,8 @@ class Database:
             return cursor.rowcount == 1
 
     def delete(self, name: str) -> bool:
-        """Remove a function and (by the foreign key's cascade) its URL; False if none."""
+        """Remove a function and (by the foreign keys' cascade) its URL and pending events;
+        False if none."""
         with self._transaction() as conn:
             return conn.execute("DELETE FROM functions WHERE name = ?", (name,)).rowcount == 1
 
@@ -370,3 +419,38 @@ class Database:
                 f"{query} WHERE function_name > ? ORDER BY function_name LIMIT ?", (after, limit)
             )
         return [_url_record(row) for row in rows]
+
+    # -- async events -----------------------------------------------------------------------
+
+    def insert_event(self, record: AsyncEventRecord) -> bool:
+        """Keep an accepted event; False (nothing stored) if its function no longer exists."""
+        with self._transaction() as conn:
+            name = record.function_name
+            if conn.execute("SELECT 1 FROM functions WHERE name = ?", (name,)).fetchone() is None:
+                return False
+            conn.execute(
+                f"INSERT INTO async_events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    name,
+                    record.payload,
+                    record.invoked_arn,
+                    record.region,
+                    record.client_context,
+                    record.tenant_id,
+                    record.accepted_at,
+                ),
+            )
+            return True
+
+    def events(self) -> list[AsyncEventRecord]:
+        """Every pending event, oldest accepted first."""
+        rows = self._conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM async_events ORDER BY accepted_at, rowid"
+        )
+        return [AsyncEventRecord(*row[:2], bytes(row[2]), *row[3:]) for row in rows]
+
+    def delete_event(self, event_id: str) -> bool:
+        with self._transaction() as conn:
+            cursor = conn.execute("DELETE FROM async_events WHERE id = ?", (event_id,))
+            return cursor.rowcount == 1

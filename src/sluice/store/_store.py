@@ -19,7 +19,13 @@ from typing import Self
 
 from sluice.errors import ConfigError
 from sluice.store._code import CodeBlob, CodeRepo, is_sha256_hex
-from sluice.store._db import Database, FunctionRecord, FunctionUrlRecord, UrlCreation
+from sluice.store._db import (
+    AsyncEventRecord,
+    Database,
+    FunctionRecord,
+    FunctionUrlRecord,
+    UrlCreation,
+)
 
 __all__ = ["Store"]
 
@@ -148,7 +154,10 @@ class Store:
         return replaced
 
     def delete_function(self, name: str) -> bool:
-        """Remove a function, its URL, then its code if unreferenced; False if it did not exist."""
+        """Remove a function, its URL and pending events, then its code if unreferenced.
+
+        False if it did not exist.
+        """
         deleted = self._db.delete(name)
         if deleted:
             self.gc_code()
@@ -199,6 +208,24 @@ class Store:
     def list_function_urls(self, after: str | None, limit: int) -> list[FunctionUrlRecord]:
         """Up to `limit` URLs ordered by function name, strictly after `after` when given."""
         return self._db.url_page(after, limit)
+
+    # -- async (Event) invocations ----------------------------------------------------------
+
+    def add_event(self, record: AsyncEventRecord) -> bool:
+        """Durably queue an accepted Event invocation (committed and fsynced on return).
+
+        False, and nothing stored, if the function is gone: it was deleted while the
+        request's payload was being read.
+        """
+        return self._db.insert_event(record)
+
+    def pending_events(self) -> list[AsyncEventRecord]:
+        """Events accepted but not yet run, oldest first: what a starting server requeues."""
+        return self._db.events()
+
+    def delete_event(self, event_id: str) -> bool:
+        """Forget an event that has run; False if it was not stored (or already deleted)."""
+        return self._db.delete_event(event_id)
 
     def _check_code(self, record: FunctionRecord) -> None:
         """A row must only name code that is on disk; anything else is a programming error."""
