@@ -635,6 +635,16 @@ class HttpServer:
         with contextlib.suppress(asyncio.CancelledError):
             await _serve_connection(self._handler, channel)
 
+    async def drain(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds, for every open connection to end of itself.
+
+        A peer that exits leaves what it wrote in our socket buffers; its connections end
+        only once that is read and handled, so this is how to hear all it said.
+        """
+        tasks = list(self._connections)
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     async def close(self) -> None:
         """Stop listening and end every open connection, idle keep-alives included."""
         if self._server is not None:

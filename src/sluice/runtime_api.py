@@ -96,6 +96,10 @@ class RuntimeApiServer:
         self.port = await self._http.start("127.0.0.1", 0)
         return f"127.0.0.1:{self.port}"
 
+    async def drain(self, timeout: float) -> None:
+        """Handle what a runtime that exited sent before it died (see `HttpServer.drain`)."""
+        await self._http.drain(timeout)
+
     async def close(self) -> None:
         """Stop listening and cut every open connection (the process is gone or going)."""
         await self._http.close()

@@ -483,6 +483,35 @@ def test_runtime_fault(lambda_client, request, tmp_path, reap, fault: Fault):
         assert api == list(fault.api), log + next_log
 
 
+WRITE_AND_EXIT = textwrap.dedent(
+    """\
+    import os
+    from sluice_runtime import streamify_response
+
+    @streamify_response
+    def handler(event, response_stream, context):
+        for _ in range(event["chunks"]):
+            response_stream.write(b"x" * event["size"])
+        os._exit(3)
+    """
+)
+
+
+@pytest.mark.parametrize("size", [7, 1 << 20])
+def test_crash_right_after_writing_loses_no_byte(lambda_client, reap, size):
+    """A process that dies just after writing: whatever reached the Runtime API's socket
+    before its exit is relayed before the crash ends the stream, however the server
+    learns of the two (the soak once saw a URL answer 502 with the body already sent)."""
+    name = unique("write-and-exit")
+    reap.append(name)
+    create_function(lambda_client, name, {"app.py": WRITE_AND_EXIT})
+    for _ in range(5):
+        chunks, complete, _log = stream(lambda_client, name, {"chunks": 4, "size": size})
+        assert sum(map(len, chunks)) == 4 * size
+        assert complete.get("ErrorCode") == "Runtime.ExitError", complete
+        assert complete.get("ErrorDetails") == "Runtime exited with error: exit status 3"
+
+
 def test_out_of_memory_on_buffered_invoke(lambda_client, reap):
     """The buffered form of the same outcome, and what REPORT says of the memory."""
     name = unique("oom-buffered")

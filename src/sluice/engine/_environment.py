@@ -28,6 +28,9 @@ logger = logging.getLogger("sluice.engine")
 # After a truncated stream, how long to wait for the process to exit before calling it a
 # truncation rather than a crash (spec decision 2 prefers Runtime.ExitError when it died).
 EXIT_SETTLE_SECONDS = 0.3
+# After the process exited, how long its Runtime API connections may take to deliver what
+# it wrote before dying; only a child that inherited a socket keeps one open that long.
+EXIT_DRAIN_SECONDS = 0.5
 
 
 class Environment:
@@ -285,6 +288,9 @@ class Environment:
         assert self._process is not None
         await self._process.wait()
         self.exited.set()
+        # The exit may be seen before bytes it sent are read: relay those first, or a
+        # stream would lose its last chunks (and a URL answer 502 after a body was sent).
+        await self._api.drain(EXIT_DRAIN_SECONDS)
         self._fail_current()
         if self.alive:
             self._stop_soon()
