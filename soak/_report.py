@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sluice.eventloop import BLOCKING_THREADS
 from soak._load import Tally
 from soak._probe import Sample
 
 FD_TOLERANCE = 3
-THREAD_TOLERANCE = 1
+THREAD_TOLERANCE = BLOCKING_THREADS  # the blocking-call pool starts its workers lazily
 RSS_TOLERANCE_KIB = 20 * 1024
 RSS_TOLERANCE_FRACTION = 0.20
 DATA_TOLERANCE_BYTES = 1 << 20
