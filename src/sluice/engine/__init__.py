@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import Callable
@@ -65,6 +66,19 @@ class EngineConfig:
     idle_timeout: float = 300.0
     stop_grace: float = 2.0
     max_stream_response: int = rt.MAX_STREAMED_RESPONSE
+
+
+def _append(path: Path, data: bytes) -> None:
+    """Append with bare system calls: every invocation does this, and a buffered text file
+    costs five more (fstat, lseek, ioctl, fcntl) and two Python objects per call. O_APPEND
+    keeps concurrent appends whole."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 class Engine:
@@ -217,8 +231,7 @@ class Engine:
         """Keep every invocation's log per function: `<data-dir>/logs/<function>.log`."""
         path = self.log_file(invocation.request.function.name)
         try:
-            with path.open("a", encoding="utf-8", errors="replace") as handle:
-                handle.write(invocation.log.text())
+            _append(path, invocation.log.text().encode("utf-8", "replace"))
         except OSError as exc:
             self._warn(f"could not write {path}: {exc}")
         self._log_written.set()

@@ -116,6 +116,9 @@ class ControlPlane:
         # under `*.lambda-url.<region>.<url_host_suffix>`.
         self.port = 0
         self.url_host_suffix = fu.DEFAULT_HOST_SUFFIX
+        # The spec built from each function's current record: the store hands out the same
+        # record object until the function changes, so `is` tells a spec still valid.
+        self._specs: dict[str, tuple[FunctionRecord, FunctionSpec]] = {}
 
     # Lookup ---------------------------------------------------------------------------
 
@@ -127,6 +130,15 @@ class ControlPlane:
         return record
 
     def spec(self, record: FunctionRecord) -> FunctionSpec:
+        """What the engine runs for `record`; built once per version of the function."""
+        cached = self._specs.get(record.name)
+        if cached is not None and cached[0] is record:
+            return cached[1]
+        spec = self._build_spec(record)
+        self._specs[record.name] = (record, spec)
+        return spec
+
+    def _build_spec(self, record: FunctionRecord) -> FunctionSpec:
         config = record.config
         return FunctionSpec(
             name=record.name,
@@ -293,6 +305,7 @@ class ControlPlane:
     async def delete_function(self, ctx: RequestContext, ref: FunctionRef) -> Reply:
         record = self.record(ctx, ref)
         self._store.delete_function(record.name)  # its pending events too (cascade)
+        self._specs.pop(record.name, None)
         # Before `forget` yields: a queued event must not start on the code just deleted.
         self._engine.drop_events(record.name)
         await self._engine.forget(record.name)

@@ -46,6 +46,11 @@ class Store:
         self._db = db
         self._code = code
         self._lock = lock
+        # Read-through cache of function rows. Every invocation looks its function up, and
+        # every write to a row goes through this object (the lock keeps other processes
+        # out), so dropping an entry on each write keeps the cache exact. Records are frozen
+        # and callers copy `config` before changing it.
+        self._functions: dict[str, FunctionRecord] = {}
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
@@ -129,6 +134,7 @@ class Store:
     def create_function(self, record: FunctionRecord) -> None:
         """Add a function; `FunctionExists` if the name is taken (nothing is changed)."""
         self._check_code(record)
+        self._functions.pop(record.name, None)
         try:
             self._db.insert(record)
         finally:
@@ -136,7 +142,12 @@ class Store:
 
     def get_function(self, name: str) -> FunctionRecord | None:
         """The function, or None: the caller words the not-found error."""
-        return self._db.get(name)
+        record = self._functions.get(name)
+        if record is None:
+            record = self._db.get(name)
+            if record is not None:
+                self._functions[name] = record
+        return record
 
     def replace_function(self, record: FunctionRecord) -> bool:
         """Replace a function's config and code; False (and no change) if it does not exist.
@@ -145,6 +156,7 @@ class Store:
         uses is collected if nothing else references it.
         """
         self._check_code(record)
+        self._functions.pop(record.name, None)
         try:
             replaced = self._db.update(record)
         finally:
@@ -158,6 +170,7 @@ class Store:
 
         False if it did not exist.
         """
+        self._functions.pop(name, None)
         deleted = self._db.delete(name)
         if deleted:
             self.gc_code()
@@ -169,10 +182,12 @@ class Store:
 
     def set_tags(self, name: str, tags: Mapping[str, str]) -> bool:
         """Add or overwrite tags; False if there is no such function."""
+        self._functions.pop(name, None)
         return self._db.set_tags(name, tags)
 
     def remove_tags(self, name: str, keys: Collection[str]) -> bool:
         """Remove tag keys (missing keys are ignored); False if there is no such function."""
+        self._functions.pop(name, None)
         return self._db.remove_tags(name, keys)
 
     # -- function URLs --------------------------------------------------------------------
