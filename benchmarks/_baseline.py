@@ -12,6 +12,10 @@ from benchmarks._rows import percentile
 from benchmarks._server import boto3_client
 
 WARMUP_CALLS = 10
+# Throughput is the best of this many runs, figure and reference alike. One 256 MiB run lasts
+# a fraction of a second, so on a shared machine a single run measures the neighbours as much
+# as the code: raw loopback alone ranged 1.6-3.6 GB/s between single runs on one day.
+THROUGHPUT_RUNS = 3
 CHUNKS_PER_MIB = 1024 * 1024 // _references.BLOCK
 
 
@@ -73,6 +77,18 @@ def mbps(stream: Stream) -> float:
     return stream.payload_bytes / stream.total / 1e6
 
 
+def checked_mbps(stream: Stream, mib: int) -> float:
+    """MB/s of a stream that must have carried `mib` MiB."""
+    if stream.payload_bytes != mib * 1024 * 1024:
+        raise RuntimeError(f"got {stream.payload_bytes} bytes, wanted {mib} MiB")
+    return mbps(stream)
+
+
+def best_mbps(run: Callable[[], float]) -> float:
+    """The best of THROUGHPUT_RUNS runs: what the path sustains when nothing else interferes."""
+    return max(run() for _ in range(THROUGHPUT_RUNS))
+
+
 def measure(calls: int, mib: int, small_writes: int) -> References:
     """Replay-server round trips and ceilings for both clients, raw loopback TCP, and the
     bare interpreters' start-up."""
@@ -83,7 +99,8 @@ def measure(calls: int, mib: int, small_writes: int) -> References:
             lean_ms = first_chunk_ms(lambda: lean.invoke_stream("first"), calls)
             boto_ms = first_chunk_ms(lambda: boto3_stream(boto, "first"), calls)
             bulk = f"bulk-{mib * CHUNKS_PER_MIB}"
-            lean_mbps, boto_mbps = mbps(lean.invoke_stream(bulk)), mbps(boto3_stream(boto, bulk))
+            lean_mbps = best_mbps(lambda: mbps(lean.invoke_stream(bulk)))
+            boto_mbps = best_mbps(lambda: mbps(boto3_stream(boto, bulk)))
             small = lean.invoke_stream(f"small-{small_writes}")
             invoke_ms = round_trip_ms(
                 lambda: boto.invoke(FunctionName="buffered", Payload=b"{}"),  # type: ignore[attr-defined]
@@ -96,7 +113,7 @@ def measure(calls: int, mib: int, small_writes: int) -> References:
         boto_ms,
         lean_mbps,
         boto_mbps,
-        _references.loopback_mbps(mib * 1024 * 1024),
+        best_mbps(lambda: _references.loopback_mbps(mib * 1024 * 1024)),
         small.chunks / small.total,
         (small.wire_bytes - small.payload_bytes) / small.chunks,
         invoke_ms,
