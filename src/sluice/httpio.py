@@ -185,6 +185,13 @@ def _header(request: Request, name: bytes) -> bytes | None:
     return None
 
 
+def _declares_body(request: Request) -> bool:
+    length = _header(request, b"content-length")
+    return _header(request, b"transfer-encoding") is not None or (
+        length is not None and length.strip() not in (b"", b"0")
+    )
+
+
 class _Channel(asyncio.Protocol):
     """One connection's socket as protocol callbacks. Received bytes are queued as they
     came (asyncio's stream reader copies them into a buffer and out again, which costs a
@@ -312,6 +319,7 @@ class HttpConnection:
         self._head_only = False
         self._head_fed = 0
         self._gave_up = False
+        self._upgraded = False
 
     @property
     def peer_host(self) -> str:
@@ -326,6 +334,8 @@ class HttpConnection:
         """
         events = self._parser.events
         while not events:
+            if self._upgraded:
+                return None  # the parser stopped after an ignored upgrade's request
             data = await self._channel.read()
             if not data:
                 if self._parser.in_head or not self._request_done:
@@ -342,12 +352,28 @@ class HttpConnection:
         try:
             parser.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            raise ProtocolError("protocol upgrades are not served") from None
+            self._ignore_upgrade()
         except httptools.HttpParserError as exc:
             raise ProtocolError(str(exc)) from None
         self._head_fed = self._head_fed + len(data) if parser.in_head else 0
         if parser.head_size > MAX_HEAD_BYTES or self._head_fed > MAX_HEAD_BYTES:
             raise ProtocolError("request head too large", 431)
+
+    def _ignore_upgrade(self) -> None:
+        """Serve a request that asks for a protocol upgrade as a plain one, as RFC 9110 7.8
+        allows and the Go servers behind the Lambda APIs do. llhttp stops parsing at the end
+        of such a head and hands on the rest as the new protocol's bytes, so only a request
+        without a body can be served, and nothing after it on this connection is read: its
+        answer says `Connection: close`.
+
+        Raises:
+            ProtocolError: the request declares a body, which llhttp did not frame.
+        """
+        parsed = [event for event in self._parser.events if isinstance(event, Request)]
+        if not parsed or _declares_body(parsed[-1]):
+            raise ProtocolError("protocol upgrades are not served")
+        parsed[-1].keep_alive = False
+        self._upgraded = True
 
     async def next_request(self) -> Request | None:
         """Wait for the next request head; None when the peer closed between requests.

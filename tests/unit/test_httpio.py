@@ -154,6 +154,28 @@ def test_broken_chunk_framing_is_answered_400() -> None:
     assert answer.endswith(b"\r\n\r\nBad request\n")
 
 
+def test_an_upgrade_without_a_body_is_served_as_plain_http_then_closed() -> None:
+    # RFC 9110 7.8: a server may ignore Upgrade. What follows is not read (llhttp hands it
+    # on as the new protocol's bytes), so the one answer says Connection: close.
+    answer = _serve(
+        _body_echo,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n"
+        b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Connection: close\r\n" in answer
+
+
+def test_an_upgrade_with_a_body_is_refused() -> None:
+    answer = _serve(
+        _body_echo,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: upgrade\r\n"
+        b"Upgrade: h2c\r\n\r\nabc",
+    )
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
 def test_expect_continue_is_answered_when_the_body_is_read() -> None:
     answer = _serve(
         _body_echo,
