@@ -17,7 +17,6 @@ propagate to the bootstrap loop, which reports them and carries on.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import inspect
 import logging
@@ -60,8 +59,17 @@ logger = logging.getLogger("sluice_runtime")
 def _resolve(value: Any) -> Any:
     """Run a coroutine (from an `async def` handler) to completion; other values pass."""
     if inspect.iscoroutine(value):
-        return asyncio.run(value)
+        return _asyncio().run(value)
     return value
+
+
+def _asyncio() -> Any:
+    """asyncio, imported on the first async handler's call: importing it (with the
+    subprocess and concurrent.futures modules it pulls in) took 10 ms of every Python cold
+    start, about an eighth of it, for handlers that never use it (docs/performance.md)."""
+    import asyncio
+
+    return asyncio
 
 
 def _begin(invocation: InvocationHeaders, environ: MutableMapping[str, str]) -> None:
@@ -151,7 +159,7 @@ def call_streaming(
         _pump(handler(event, context), stream)
         return None
     if kind is HandlerKind.ASYNC_GENERATOR:
-        asyncio.run(_pump_async(handler(event, context), stream))
+        _asyncio().run(_pump_async(handler(event, context), stream))
         return None
     return _resolve(handler(event, stream, context))
 
