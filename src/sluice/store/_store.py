@@ -51,6 +51,9 @@ class Store:
         # out), so dropping an entry on each write keeps the cache exact. Records are frozen
         # and callers copy `config` before changing it.
         self._functions: dict[str, FunctionRecord] = {}
+        # Function URLs by id, for every request to a URL's host; cleared on any URL write
+        # and on a function's delete (which deletes its URL).
+        self._urls: dict[str, FunctionUrlRecord] = {}
 
     @classmethod
     def open(cls, data_dir: Path) -> Store:
@@ -171,6 +174,7 @@ class Store:
         False if it did not exist.
         """
         self._functions.pop(name, None)
+        self._urls.clear()
         deleted = self._db.delete(name)
         if deleted:
             self.gc_code()
@@ -199,6 +203,7 @@ class Store:
         a URL already (one per function). `sqlite3.IntegrityError` if `url_id` is another
         URL's (only a caller reusing ids can make that happen).
         """
+        self._urls.clear()
         return self._db.insert_url(record)
 
     def get_function_url(self, function_name: str) -> FunctionUrlRecord | None:
@@ -207,17 +212,24 @@ class Store:
 
     def function_url_by_id(self, url_id: str) -> FunctionUrlRecord | None:
         """The URL whose id is `url_id` (what a request's host names), or None."""
-        return self._db.url_by_id(url_id)
+        record = self._urls.get(url_id)
+        if record is None:
+            record = self._db.url_by_id(url_id)
+            if record is not None:
+                self._urls[url_id] = record
+        return record
 
     def replace_function_url(self, record: FunctionUrlRecord) -> bool:
         """Store new auth type, invoke mode, CORS and last-modified time; False if no URL.
 
         `url_id` and `creation_time` are kept from the stored row.
         """
+        self._urls.clear()
         return self._db.update_url(record)
 
     def delete_function_url(self, function_name: str) -> bool:
         """Remove the function's URL; False if it had none. (`delete_function` does too.)"""
+        self._urls.clear()
         return self._db.delete_url(function_name)
 
     def list_function_urls(self, after: str | None, limit: int) -> list[FunctionUrlRecord]:
