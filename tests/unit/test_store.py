@@ -219,6 +219,23 @@ def test_replace_updates_config_and_code_keeps_tags_and_collects_old_code(
     assert code_entries(data_dir) == {new.sha256_hex, f"{new.sha256_hex}.zip"}
 
 
+def test_a_read_after_any_write_sees_it(store: Store) -> None:
+    # Function rows are cached between writes (every invocation reads one): each kind of
+    # write must drop the entry a read before it filled.
+    sha = store.put_code(CODE).sha256_hex
+    store.create_function(record("fn", sha, Timeout=3))
+    assert store.get_function("fn").config["Timeout"] == 3
+    store.put_code(CODE)
+    assert store.replace_function(record("fn", sha, Timeout=9))
+    assert store.get_function("fn").config["Timeout"] == 9
+    assert store.set_tags("fn", {"k": "v"})
+    assert store.get_function("fn").tags == {"k": "v"}
+    assert store.remove_tags("fn", ["k"])
+    assert store.get_function("fn").tags == {}
+    assert store.delete_function("fn")
+    assert store.get_function("fn") is None
+
+
 def test_delete_collects_only_unreferenced_code(store: Store, data_dir: Path) -> None:
     shared = store.put_code(CODE).sha256_hex
     store.put_code(CODE)  # a second put of the same code, claimed by the second create

@@ -65,6 +65,20 @@ def test_create_get_and_find_by_id(store: Store) -> None:
     assert store.get_function_url("other") is None
 
 
+def test_finding_by_id_sees_every_later_write(store: Store) -> None:
+    # URLs are cached by id between writes (every request to a URL's host looks one up).
+    assert store.create_function_url(url("fn")) is UrlCreation.CREATED
+    assert store.function_url_by_id("a" * 32).auth_type == "NONE"
+    assert store.replace_function_url(url("fn", auth_type="AWS_IAM"))
+    assert store.function_url_by_id("a" * 32).auth_type == "AWS_IAM"
+    assert store.delete_function_url("fn")
+    assert store.function_url_by_id("a" * 32) is None
+    assert store.create_function_url(url("fn")) is UrlCreation.CREATED
+    assert store.function_url_by_id("a" * 32) is not None
+    assert store.delete_function("fn")
+    assert store.function_url_by_id("a" * 32) is None
+
+
 def test_create_refuses_a_missing_function_and_a_second_url(store: Store) -> None:
     assert store.create_function_url(url("nope")) is UrlCreation.NO_FUNCTION
     assert store.create_function_url(url("fn")) is UrlCreation.CREATED

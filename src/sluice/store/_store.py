@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from sluice.errors import ConfigError
 from sluice.store._code import CodeBlob, CodeRepo, is_sha256_hex
@@ -28,6 +28,8 @@ from sluice.store._db import (
 )
 
 __all__ = ["Store"]
+
+T = TypeVar("T")
 
 
 class Store:
@@ -145,12 +147,7 @@ class Store:
 
     def get_function(self, name: str) -> FunctionRecord | None:
         """The function, or None: the caller words the not-found error."""
-        record = self._functions.get(name)
-        if record is None:
-            record = self._db.get(name)
-            if record is not None:
-                self._functions[name] = record
-        return record
+        return _read_through(self._functions, name, self._db.get)
 
     def replace_function(self, record: FunctionRecord) -> bool:
         """Replace a function's config and code; False (and no change) if it does not exist.
@@ -212,12 +209,7 @@ class Store:
 
     def function_url_by_id(self, url_id: str) -> FunctionUrlRecord | None:
         """The URL whose id is `url_id` (what a request's host names), or None."""
-        record = self._urls.get(url_id)
-        if record is None:
-            record = self._db.url_by_id(url_id)
-            if record is not None:
-                self._urls[url_id] = record
-        return record
+        return _read_through(self._urls, url_id, self._db.url_by_id)
 
     def replace_function_url(self, record: FunctionUrlRecord) -> bool:
         """Store new auth type, invoke mode, CORS and last-modified time; False if no URL.
@@ -260,6 +252,16 @@ class Store:
             raise ValueError(f"code_sha256 is not a hex SHA-256: {record.code_sha256!r}")
         if not self._code.zip_path(record.code_sha256).is_file():
             raise RuntimeError(f"no stored code {record.code_sha256}: call put_code first")
+
+
+def _read_through(cache: dict[str, T], key: str, load: Callable[[str], T | None]) -> T | None:
+    """`cache[key]`, loading and keeping it on a miss; an absent row is not cached."""
+    found = cache.get(key)
+    if found is None:
+        found = load(key)
+        if found is not None:
+            cache[key] = found
+    return found
 
 
 def _lock(data_dir: Path) -> int:
