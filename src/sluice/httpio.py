@@ -186,9 +186,10 @@ def _header(request: Request, name: bytes) -> bytes | None:
 
 
 def _declares_body(request: Request) -> bool:
-    length = _header(request, b"content-length")
+    """Chunked, or a Content-Length over 0 (llhttp has already refused a malformed one)."""
+    length = (_header(request, b"content-length") or b"").strip()
     return _header(request, b"transfer-encoding") is not None or (
-        length is not None and length.strip() not in (b"", b"0")
+        length.isdigit() and int(length) > 0
     )
 
 
@@ -370,7 +371,8 @@ class HttpConnection:
             ProtocolError: the request declares a body, which llhttp did not frame.
         """
         parsed = [event for event in self._parser.events if isinstance(event, Request)]
-        if not parsed or _declares_body(parsed[-1]):
+        # llhttp treats CONNECT as an upgrade too; a tunnel is not a request to serve.
+        if not parsed or parsed[-1].method == b"CONNECT" or _declares_body(parsed[-1]):
             raise ProtocolError("protocol upgrades are not served")
         parsed[-1].keep_alive = False
         self._upgraded = True
@@ -453,8 +455,9 @@ class HttpConnection:
     async def linger(self) -> None:
         """After answering a refused body, drop what the peer still sends for a moment
         before closing: closing on unread bytes resets the connection, and a client still
-        sending would lose the answer (RFC 9112 9.6)."""
-        if not self._gave_up:
+        sending would lose the answer (RFC 9112 9.6). The same after an ignored upgrade,
+        whose later bytes are never parsed."""
+        if not (self._gave_up or self._upgraded):
             return
         with contextlib.suppress(TimeoutError, ConnectionError):
             async with asyncio.timeout(LINGER_SECONDS):

@@ -167,13 +167,27 @@ def test_an_upgrade_without_a_body_is_served_as_plain_http_then_closed() -> None
     assert b"Connection: close\r\n" in answer
 
 
-def test_an_upgrade_with_a_body_is_refused() -> None:
-    answer = _serve(
-        _body_echo,
+@pytest.mark.parametrize(
+    "head",
+    [
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: upgrade\r\n"
         b"Upgrade: h2c\r\n\r\nabc",
+        # llhttp reports CONNECT as an upgrade, Upgrade header or not.
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    ],
+    ids=["upgrade-with-body", "connect"],
+)
+def test_an_upgrade_with_a_body_and_a_tunnel_are_refused(head: bytes) -> None:
+    assert _serve(_body_echo, head).startswith(b"HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_an_upgrade_with_content_length_zero_is_served() -> None:
+    answer = _serve(
+        _body_echo,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 00\r\nConnection: upgrade\r\n"
+        b"Upgrade: h2c\r\n\r\n",
     )
-    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
 
 
 def test_expect_continue_is_answered_when_the_body_is_read() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -130,12 +131,19 @@ class ControlPlane:
         return record
 
     def spec(self, record: FunctionRecord) -> FunctionSpec:
-        """What the engine runs for `record`; built once per version of the function."""
+        """What the engine runs for `record`; built once per version of the function.
+
+        A cached spec is used only while its code folder exists: building one re-extracts a
+        folder removed from under the server (by hand, or by a tmp cleaner when the data dir
+        is under /tmp). A record the store no longer holds (deleted while its request body
+        was read) is not cached again.
+        """
         cached = self._specs.get(record.name)
-        if cached is not None and cached[0] is record:
+        if cached is not None and cached[0] is record and os.path.isdir(cached[1].code_dir):
             return cached[1]
         spec = self._build_spec(record)
-        self._specs[record.name] = (record, spec)
+        if self._store.get_function(record.name) is record:
+            self._specs[record.name] = (record, spec)
         return spec
 
     def _build_spec(self, record: FunctionRecord) -> FunctionSpec:
