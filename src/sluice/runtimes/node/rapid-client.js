@@ -48,6 +48,8 @@ class RAPIDClient {
   constructor(hostnamePort) {
     [this.hostname, this.port] = splitAddress(hostnamePort);
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // Streamed responses have a keep-alive connection of their own (response-stream.js).
+    this.streamAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.invocationIds = new Map();
   }
 
@@ -93,6 +95,7 @@ class RAPIDClient {
   /** Open a streaming `/response`: `{request, responseDone}`, nothing sent yet. */
   getStreamForInvocationResponse(id, callback, options) {
     const { request, responseDone } = createResponseStream({
+      agent: this.streamAgent,
       hostname: this.hostname,
       port: this.port,
       path: `${API}/invocation/${encodeURIComponent(id)}/response`,

@@ -5,9 +5,12 @@
  * The stream is a facade over one `http.ClientRequest`: `POST .../response` with
  * `Lambda-Runtime-Function-Response-Mode: streaming`, `Transfer-Encoding: chunked` and the
  * two trailer names announced in `Trailer` (Node sends an array header as two lines), on a
- * connection of its own with Nagle's algorithm off. The connection opens at once, but the
- * request head leaves only with the first `write()` or `end()`, so `setContentType()`
- * works until then (afterwards: `Runtime.InvalidStreamingOperation`). Each `write()` is
+ * connection of its own with Nagle's algorithm off, kept alive for the next invocation's
+ * stream: AWS's client streams through one `http.Agent` with `keepAlive` and `maxSockets: 1`,
+ * apart from the connection that polls `next` (RAPIDClient.js, ResponseStream.js), so a
+ * function's `highWaterMark` applies to the socket when the agent makes it. The request
+ * gets its socket at once, but its head leaves only with the first `write()` or `end()`, so
+ * `setContentType()` works until then (afterwards: `Runtime.InvalidStreamingOperation`). Each `write()` is
  * one HTTP chunk on the wire right away; writes in one tick share a TCP segment but keep
  * their own chunk framing. Anything but a string, Buffer or Uint8Array is written as JSON.
  *
@@ -120,6 +123,13 @@ function writableStreamOnly(inner) {
 
 function openRequest(options, responseDone) {
   const highWaterMark = options.highWaterMark;
+  // As AWS's client does: a socket the agent makes from now on has this stream's
+  // highWaterMark; one it kept alive from an earlier stream is reused as it is.
+  options.agent.createConnection = (opts, connectionListener) => {
+    const socket = net.createConnection({ ...opts, highWaterMark }, connectionListener);
+    socket.setNoDelay(true);
+    return socket;
+  };
   const req = http.request(
     {
       method: 'POST',
@@ -127,17 +137,13 @@ function openRequest(options, responseDone) {
       port: options.port,
       path: options.path,
       highWaterMark,
+      agent: options.agent,
       headers: {
         [HEADER_RESPONSE_MODE]: VALUE_STREAMING,
         Trailer: [TRAILER_NAME_ERROR_TYPE, TRAILER_NAME_ERROR_BODY],
         'Content-Type': options.contentType ?? DEFAULT_CONTENT_TYPE,
         'Transfer-Encoding': 'chunked',
         ...options.headers,
-      },
-      createConnection: (opts) => {
-        const socket = net.createConnection({ ...opts, highWaterMark });
-        socket.setNoDelay(true);
-        return socket;
       },
     },
     (res) => {
@@ -159,7 +165,7 @@ function openRequest(options, responseDone) {
 /**
  * Prepare the streaming response of one invocation.
  *
- * @param options {hostname, port, path, headers, highWaterMark, contentType}
+ * @param options {agent, hostname, port, path, headers, highWaterMark, contentType}
  * @return {request, responseDone}: the handler's stream, and a promise of the Runtime API's
  *   answer `{statusCode, body}` (it rejects if the connection fails).
  */
