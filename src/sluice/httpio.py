@@ -185,12 +185,14 @@ def _header(request: Request, name: bytes) -> bytes | None:
     return None
 
 
+def _content_length(request: Request) -> int:
+    """Content-Length as declared, 0 if absent (llhttp has already refused a malformed one)."""
+    value = _header(request, b"content-length")
+    return int(value) if value and value.strip().isdigit() else 0
+
+
 def _declares_body(request: Request) -> bool:
-    """Chunked, or a Content-Length over 0 (llhttp has already refused a malformed one)."""
-    length = (_header(request, b"content-length") or b"").strip()
-    return _header(request, b"transfer-encoding") is not None or (
-        length.isdigit() and int(length) > 0
-    )
+    return _header(request, b"transfer-encoding") is not None or _content_length(request) > 0
 
 
 class _Channel(asyncio.Protocol):
@@ -465,11 +467,7 @@ class HttpConnection:
                     pass
 
     def _declared_length(self) -> int:
-        """Content-Length as declared (the parser has already refused a malformed one)."""
-        if self._request is None:
-            return 0
-        value = _header(self._request, b"content-length")
-        return int(value) if value and value.strip().isdigit() else 0
+        return 0 if self._request is None else _content_length(self._request)
 
     async def discard_body(self) -> None:
         """Drain what is left of a request body so the connection can be reused (a body
