@@ -4,8 +4,8 @@
  * `next`, buffered `response`, `error` and `init/error` share one keep-alive connection
  * (an `http.Agent` with one socket, kept unreferenced while idle so it never holds the
  * event loop open). Streaming `response`s share a keep-alive connection of their own
- * (`streamAgent`, likewise unreferenced while idle), see response-stream.js. Every socket has Nagle's algorithm off: small posts and chunks must
- * leave at once.
+ * (`streamAgent`, likewise unreferenced while idle), see response-stream.js. Every socket
+ * has Nagle's algorithm off: small posts and chunks must leave at once.
  *
  * Posts always call their callback, once the Runtime API answered or the attempt failed;
  * a refused or failed post is reported on stderr, as AWS's native client does, and the

@@ -10,8 +10,8 @@
  * apart from the connection that polls `next` (RAPIDClient.js, ResponseStream.js), so a
  * function's `highWaterMark` applies to the socket when the agent makes it. The request
  * gets its socket at once, but its head leaves only with the first `write()` or `end()`, so
- * `setContentType()` works until then (afterwards: `Runtime.InvalidStreamingOperation`). Each `write()` is
- * one HTTP chunk on the wire right away; writes in one tick share a TCP segment but keep
+ * `setContentType()` works until then (afterwards: `Runtime.InvalidStreamingOperation`).
+ * Each `write()` is one HTTP chunk on the wire right away; writes in one tick share a TCP segment but keep
  * their own chunk framing. Anything but a string, Buffer or Uint8Array is written as JSON.
  *
  * A failure ends the request with the two error trailers (type = the error's name, body =
