@@ -11,8 +11,9 @@
  * function's `highWaterMark` applies to the socket when the agent makes it. The request
  * gets its socket at once, but its head leaves only with the first `write()` or `end()`, so
  * `setContentType()` works until then (afterwards: `Runtime.InvalidStreamingOperation`).
- * Each `write()` is one HTTP chunk on the wire right away; writes in one tick share a TCP segment but keep
- * their own chunk framing. Anything but a string, Buffer or Uint8Array is written as JSON.
+ * Each `write()` is one HTTP chunk on the wire right away; writes in one tick share a TCP
+ * segment but keep their own chunk framing. Anything but a string, Buffer or Uint8Array is
+ * written as JSON.
  *
  * A failure ends the request with the two error trailers (type = the error's name, body =
  * base64 of `{errorType, errorMessage, trace}`); the runtime never posts `/error` for a
